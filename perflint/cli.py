@@ -1,0 +1,122 @@
+"""The command line: ``perflint check``, ``perflint rules``, ``perflint explain``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from perflint import __version__
+from perflint.config import ConfigError, load_config, with_overrides
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    items = tuple(item.strip() for value in values for item in value.split(",") if item.strip())
+    return items or None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="perflint")
+def cli() -> None:
+    """perflint: find costly patterns in Python services and the SQL they run."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--select", multiple=True, help="Only these codes or prefixes (comma-separated).")
+@click.option("--extend-select", multiple=True, help="Add codes to the selection (e.g. PFL902).")
+@click.option("--ignore", multiple=True, help="Skip these codes or prefixes.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to FILE instead of stdout.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: cores].")
+@click.option("--no-cache", is_flag=True, help="Analyse every file; do not read or write the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache directory [default: .perflint_cache].")
+@click.option("--sort", type=click.Choice(["score", "location"]), default="score", show_default=True)
+@click.option("--min-confidence", type=click.Choice(["low", "medium", "high"]))
+@click.option("--dialect", help="SQL dialect (default: guessed from the driver, else postgres).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="pyproject.toml to read [tool.perflint] from.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[str, ...],
+          ignore: tuple[str, ...], output_format: str, output: Path | None, jobs: int | None,
+          no_cache: bool, cache_dir: str | None, sort: str, min_confidence: str | None,
+          dialect: str | None, config_path: Path | None, exit_zero: bool) -> None:
+    """Check PATHS (default: the current directory) for performance anti-patterns."""
+    from perflint.reporters import REPORTERS
+    from perflint.runner import RunOptions, run
+
+    try:
+        config = load_config(config_path)
+        config = with_overrides(config, select=_split(select), extend_select=_split(extend_select),
+                                ignore=_split(ignore), min_confidence=min_confidence,
+                                dialect=dialect, cache_dir=cache_dir)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    options = RunOptions(paths=paths or (Path("."),), jobs=jobs, use_cache=not no_cache,
+                         cwd=Path.cwd(), sort=sort)
+    result = run(config, options)
+    color = output is None and output_format == "text" and sys.stdout.isatty() \
+        and "NO_COLOR" not in os.environ
+    report = REPORTERS[output_format](result, color)
+    if output is not None:
+        output.write_text(report, encoding="utf-8")
+    else:
+        click.echo(report, nl=False)
+    for error in result.errors:
+        click.echo(f"perflint: {error.message if error.message.startswith(error.path) else error.path + ': ' + error.message}", err=True)
+    missing = [e for e in result.errors if "no such file or directory" in e.message]
+    if missing:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if result.findings and not exit_zero else EXIT_CLEAN)
+
+
+@cli.command(name="rules")
+def list_rules() -> None:
+    """List every rule: code, name, default state and summary."""
+    from perflint.registry import all_rule_classes
+
+    for rule in all_rule_classes():
+        state = "" if rule.default_enabled else " (off by default)"
+        click.echo(f"{rule.code}  {rule.name:<24} {rule.severity:<8} {rule.summary}{state}")
+
+
+@cli.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Print the documentation of rule CODE (e.g. PFL201)."""
+    from perflint.registry import all_codes, rule_class
+
+    code = code.strip().upper()
+    if code not in all_codes():
+        # Accept the kebab-case name too.
+        from perflint.registry import all_rule_classes
+
+        by_name = {rule.name: rule.code for rule in all_rule_classes()}
+        if code.lower() not in by_name:
+            raise click.UsageError(f"unknown rule {code!r} (see `perflint rules`)")
+        code = by_name[code.lower()]
+    rule = rule_class(code)
+    click.echo(f"{rule.code} {rule.name} ({rule.severity}, confidence {rule.confidence})\n")
+    click.echo(rule.documentation())
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:  # pragma: no cover - last resort: a clear message, exit 2
+        click.echo(f"perflint: internal error: {type(error).__name__}: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

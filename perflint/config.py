@@ -1,0 +1,177 @@
+"""``[tool.perflint]`` configuration: read, validated (unknown keys are errors), merged with CLI options."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from perflint.registry import all_codes, expand_codes
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CONFIDENCE_ORDER = {"low": 0, "medium": 1, "high": 2}
+DIALECTS = ("postgres", "mysql", "sqlite", "tsql", "oracle", "bigquery", "snowflake", "duckdb",
+            "redshift", "trino", "spark", "clickhouse")
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported as a usage error (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    select: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    exclude: tuple[str, ...] = ()
+    extend_exclude: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    dialect: str | None = None
+    schema: tuple[str, ...] = ()
+    extra_sinks: tuple[str, ...] = ()
+    entry_point_decorators: tuple[str, ...] = ()
+    min_confidence: str = "low"
+    small_literal_max: int = 16
+    cache_dir: str = ".perflint_cache"
+    source: str = "defaults"  # where it was read from, for messages
+
+    def enabled_codes(self) -> frozenset[str]:
+        from perflint.registry import rule_class
+
+        if self.select:
+            codes = expand_codes(self.select)
+        else:
+            codes = {code for code in all_codes() if _default_enabled(code, rule_class)}
+        codes |= expand_codes(self.extend_select)
+        codes -= expand_codes(self.ignore)
+        return frozenset(codes)
+
+    def analysis_key(self) -> str:
+        """Hash of everything that changes what one file's analysis produces."""
+        relevant = {
+            "codes": sorted(self.enabled_codes()),
+            "dialect": self.dialect,
+            "extra_sinks": self.extra_sinks,
+            "entry_point_decorators": self.entry_point_decorators,
+            "small_literal_max": self.small_literal_max,
+        }
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _default_enabled(code: str, rule_class: Any) -> bool:
+    # Only PFL902 is off by default; avoid importing rule modules to learn that.
+    return code not in _OFF_BY_DEFAULT
+
+
+_OFF_BY_DEFAULT = frozenset({"PFL902"})
+
+# TOML key -> (Config field, expected type)
+_KEYS: dict[str, tuple[str, type]] = {
+    "select": ("select", list),
+    "extend-select": ("extend_select", list),
+    "ignore": ("ignore", list),
+    "per-file-ignores": ("per_file_ignores", dict),
+    "exclude": ("exclude", list),
+    "extend-exclude": ("extend_exclude", list),
+    "respect-gitignore": ("respect_gitignore", bool),
+    "dialect": ("dialect", str),
+    "schema": ("schema", list),
+    "extra-sinks": ("extra_sinks", list),
+    "entry-point-decorators": ("entry_point_decorators", list),
+    "min-confidence": ("min_confidence", str),
+    "small-literal-max": ("small_literal_max", int),
+    "cache-dir": ("cache_dir", str),
+}
+
+
+def find_pyproject(start: Path) -> Path | None:
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | None = None, start: Path | None = None) -> Config:
+    """Read ``[tool.perflint]`` from ``path`` or the nearest pyproject.toml above ``start``."""
+    pyproject = path if path is not None else find_pyproject((start or Path.cwd()).resolve())
+    if pyproject is None:
+        return Config()
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read {pyproject}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{pyproject} is not valid TOML: {error}") from None
+    table = data.get("tool", {}).get("perflint")
+    if table is None:
+        return Config(source=str(pyproject))
+    return config_from_table(table, str(pyproject))
+
+
+def config_from_table(table: dict[str, Any], source: str) -> Config:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [tool.perflint] must be a table")
+    values: dict[str, Any] = {"source": source}
+    for key, value in table.items():
+        if key not in _KEYS:
+            known = ", ".join(sorted(_KEYS))
+            raise ConfigError(f"{source}: unknown key {key!r} in [tool.perflint] (known keys: {known})")
+        name, expected = _KEYS[key]
+        if expected is int and isinstance(value, bool) or not isinstance(value, expected):
+            raise ConfigError(f"{source}: [tool.perflint] {key} must be a {expected.__name__}, "
+                              f"not {type(value).__name__}")
+        if expected is list:
+            if not all(isinstance(item, str) for item in value):
+                raise ConfigError(f"{source}: [tool.perflint] {key} must be a list of strings")
+            value = tuple(value)
+        if key == "per-file-ignores":
+            value = _per_file_ignores(value, source)
+        values[name] = value
+    config = Config(**values)
+    return validate(config)
+
+
+def _per_file_ignores(value: dict[str, Any], source: str) -> dict[str, tuple[str, ...]]:
+    result: dict[str, tuple[str, ...]] = {}
+    for pattern, codes in value.items():
+        if isinstance(codes, str):
+            codes = [codes]
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise ConfigError(f"{source}: per-file-ignores[{pattern!r}] must be a list of codes")
+        result[pattern] = tuple(codes)
+    return result
+
+
+def validate(config: Config) -> Config:
+    try:
+        for selectors in (config.select, config.extend_select, config.ignore,
+                          *config.per_file_ignores.values()):
+            expand_codes(selectors)
+    except ValueError as error:
+        raise ConfigError(f"{config.source}: {error}") from None
+    if config.min_confidence not in CONFIDENCE_ORDER:
+        raise ConfigError(f"{config.source}: min-confidence must be one of low, medium, high")
+    if config.dialect is not None and config.dialect not in DIALECTS:
+        raise ConfigError(f"{config.source}: unknown dialect {config.dialect!r} "
+                          f"(known: {', '.join(DIALECTS)})")
+    if config.small_literal_max < 0:
+        raise ConfigError(f"{config.source}: small-literal-max must be >= 0")
+    return config
+
+
+def with_overrides(config: Config, **overrides: Any) -> Config:
+    """Apply CLI options (None means "not given")."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return validate(replace(config, source=config.source, **given)) if given else config

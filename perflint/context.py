@@ -1,0 +1,102 @@
+"""The traversal context: where in the code the node being visited sits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+if TYPE_CHECKING:  # pragma: no cover
+    from perflint.config import Config
+    from perflint.knowledge import Knowledge
+    from perflint.rulebase import Rule
+    from perflint.summary import SummaryBuilder
+
+
+@dataclass
+class LoopFrame:
+    """One loop the visited node runs inside: ``for``, ``while`` or a comprehension ``for``."""
+
+    node: cst.CSTNode  # For, While or CompFor
+    kind: str  # "for" | "async_for" | "while" | "comp" | "async_comp"
+    targets: frozenset[str]
+    iterable: cst.BaseExpression | None
+    body: cst.CSTNode | None  # the statements (or comprehension) run per iteration
+
+
+@dataclass
+class Frame:
+    """A scope whose code runs together: the module, a class body, a function or lambda."""
+
+    kind: str  # "module" | "class" | "function"
+    name: str
+    qualname: str
+    node: cst.CSTNode
+    is_async: bool = False
+    decorators: tuple[str, ...] = ()
+    loops: list[LoopFrame] = field(default_factory=list)
+    # Local names bound to string-like expressions (SQL text candidates).
+    strings: dict[str, cst.BaseExpression] = field(default_factory=dict)
+
+
+@dataclass
+class PendingReport:
+    rule: Rule
+    node: cst.CSTNode
+    message: str
+    function: str
+    loop_depth: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Context:
+    """Mutable state of one file's traversal. Rules read it and call ``report``."""
+
+    def __init__(self, path: str, module: cst.Module, knowledge: Knowledge, config: Config,
+                 summary: SummaryBuilder) -> None:
+        self.path = path
+        self.module = module
+        self.knowledge = knowledge
+        self.config = config
+        self.summary = summary
+        self.frames: list[Frame] = [Frame("module", "<module>", "", module)]
+        self.parents: list[cst.CSTNode] = []
+        self.reports: list[PendingReport] = []
+        self.dialect_hint: str | None = None
+        # Per-node memo shared by rules (e.g. how a call was classified).
+        self.memo: dict[tuple[str, int], Any] = {}
+
+    @property
+    def frame(self) -> Frame:
+        return self.frames[-1]
+
+    @property
+    def loops(self) -> list[LoopFrame]:
+        return self.frames[-1].loops
+
+    @property
+    def function(self) -> Frame | None:
+        for frame in reversed(self.frames):
+            if frame.kind == "function":
+                return frame
+        return None
+
+    @property
+    def in_async_function(self) -> bool:
+        function = self.function
+        return function is not None and function.is_async and self.frame is function
+
+    def lookup_string(self, name: str) -> cst.BaseExpression | None:
+        """A string-like value bound to ``name`` in this function or at module level."""
+        value = self.frame.strings.get(name)
+        if value is None:
+            value = self.frames[0].strings.get(name)
+        return value
+
+    def report(self, rule: Rule, node: cst.CSTNode, message: str | None = None,
+               **extra: Any) -> None:
+        self.reports.append(
+            PendingReport(rule, node, message or rule.message, self.frame.qualname,
+                          len(self.loops), extra)
+        )

@@ -1,0 +1,208 @@
+"""Small, allocation-light helpers over LibCST nodes shared by the traversal and the rules."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import libcst as cst
+
+# Fields that only hold whitespace, punctuation or tokens: never walked.
+_SKIPPED_FIELD_WORDS = (
+    "whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "operator", "leading_lines",
+    "lines_after", "header", "footer", "equal", "dot", "star", "arrow", "bracket", "brace",
+    "asynchronous", "newline", "indent", "quote", "prefix",
+)
+# Nodes with nothing below them that any rule looks at.
+LEAF_TYPES: tuple[type[cst.CSTNode], ...] = (
+    cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.Pass, cst.Annotation, cst.Ellipsis,
+)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a node class that can hold meaningful child nodes (cached per class)."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = tuple(
+            f.name for f in dataclasses.fields(cls)
+            if not any(word in f.name for word in _SKIPPED_FIELD_WORDS)
+        )
+        _FIELDS[cls] = names
+    return names
+
+
+def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Direct meaningful children in source order, skipping whitespace and leaves."""
+    for name in child_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            if not isinstance(value, LEAF_TYPES):
+                yield value
+        elif type(value) is tuple or type(value) is list:
+            for item in value:
+                if isinstance(item, cst.CSTNode) and not isinstance(item, LEAF_TYPES):
+                    yield item
+
+
+def iter_subtree(node: cst.CSTNode, *, into_functions: bool = False) -> Iterator[cst.CSTNode]:
+    """Pre-order walk below ``node`` (not including it); nested defs and lambdas are
+    skipped unless asked, because their bodies do not run where they are written."""
+    stack = list(iter_children(node))
+    stack.reverse()
+    while stack:
+        current = stack.pop()
+        yield current
+        if not into_functions and isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            continue
+        children = list(iter_children(current))
+        children.reverse()
+        stack.extend(children)
+
+
+def dotted_name(node: cst.BaseExpression | None) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def call_method_name(call: cst.Call) -> str | None:
+    """The called attribute or function name: ``execute`` for ``cur.execute(...)``."""
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    if isinstance(func, cst.Name):
+        return func.value
+    return None
+
+
+def receiver(call: cst.Call) -> cst.BaseExpression | None:
+    func = call.func
+    return func.value if isinstance(func, cst.Attribute) else None
+
+
+def receiver_last_name(call: cst.Call) -> str | None:
+    """``cursor`` for ``self.db.cursor.execute(...)``; ``conn`` for ``conn().execute``."""
+    node = receiver(call)
+    while node is not None:
+        if isinstance(node, cst.Name):
+            return node.value
+        if isinstance(node, cst.Attribute):
+            return node.attr.value
+        if isinstance(node, cst.Call):
+            node = node.func
+            continue
+        if isinstance(node, cst.Await):
+            node = node.expression
+            continue
+        return None
+    return None
+
+
+def names_read(node: cst.CSTNode) -> set[str]:
+    """Every bare name used below ``node`` (including itself)."""
+    found: set[str] = set()
+    if isinstance(node, cst.Name):
+        found.add(node.value)
+    _collect_names(node, found)
+    return found
+
+
+def _collect_names(node: cst.CSTNode, found: set[str]) -> None:
+    for name in child_fields(type(node)):
+        value = getattr(node, name)
+        items = value if type(value) in (tuple, list) else (value,)
+        for item in items:
+            if isinstance(item, cst.Name):
+                found.add(item.value)
+            elif isinstance(item, cst.Attribute):
+                # ``a.b``: the attribute name is not a variable read.
+                _collect_names_expr(item.value, found)
+            elif isinstance(item, cst.CSTNode):
+                _collect_names(item, found)
+
+
+def _collect_names_expr(node: cst.BaseExpression, found: set[str]) -> None:
+    if isinstance(node, cst.Name):
+        found.add(node.value)
+    else:
+        _collect_names(node, found)
+
+
+def target_names(target: cst.BaseExpression | cst.BaseAssignTargetExpression) -> set[str]:
+    """Names bound by an assignment or loop target (tuples unpacked, attributes ignored)."""
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        names: set[str] = set()
+        for element in target.elements:
+            names |= target_names(element.value)
+        return names
+    if isinstance(target, cst.StarredElement):
+        return target_names(target.value)
+    return set()
+
+
+def assigned_names(node: cst.CSTNode) -> set[str]:
+    """Names (re)bound anywhere below ``node`` outside nested functions."""
+    names: set[str] = set()
+    for sub in iter_subtree(node):
+        if isinstance(sub, cst.AssignTarget):
+            names |= target_names(sub.target)
+        elif isinstance(sub, (cst.AugAssign, cst.AnnAssign)):
+            names |= target_names(sub.target)
+        elif isinstance(sub, cst.NamedExpr):
+            names |= target_names(sub.target)
+        elif isinstance(sub, (cst.For, cst.CompFor)):
+            names |= target_names(sub.target)
+        elif isinstance(sub, cst.WithItem) and sub.asname is not None:
+            names |= target_names(sub.asname.name)
+    return names
+
+
+def is_small_literal_collection(node: cst.BaseExpression, limit: int) -> bool:
+    """A literal tuple/list/set (or ``range(<small int>)``) bounded to ``limit`` items."""
+    if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+        return len(node.elements) <= limit and all(
+            not isinstance(element, cst.StarredElement) for element in node.elements
+        )
+    if isinstance(node, cst.SimpleString):
+        return True
+    if isinstance(node, cst.Call) and dotted_name(node.func) == "range":
+        args = node.args
+        return bool(args) and all(isinstance(arg.value, cst.Integer) for arg in args) and all(
+            int(arg.value.value.replace("_", ""), 0) <= limit for arg in args  # type: ignore[union-attr]
+        )
+    return False
+
+
+def loop_exits_early(body: cst.CSTNode) -> bool:
+    """True when a loop's body can leave the loop on a hit: a ``return`` anywhere (outside
+    nested defs) or a ``break`` that belongs to this loop (not to a nested one). A
+    ``raise`` does not count: failing on a bad row still runs the query per row."""
+    stack = list(iter_children(body))
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.Return, cst.Break)):
+            return True
+        if isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            continue
+        if isinstance(current, (cst.For, cst.While)):
+            # A break in a nested loop only leaves that loop; a return still leaves ours.
+            stack.extend(n for n in iter_subtree(current) if isinstance(n, cst.Return))
+            continue
+        stack.extend(iter_children(current))
+    return False
+
+
+def unwrap_iterable(node: cst.BaseExpression, wrappers: frozenset[str]) -> cst.BaseExpression:
+    """``items`` for ``enumerate(sorted(items))``: the collection a loop really walks."""
+    while isinstance(node, cst.Call) and dotted_name(node.func) in wrappers and node.args:
+        node = node.args[0].value
+    return node

@@ -1,0 +1,186 @@
+"""Find the .py and .sql files to check: paths, excludes and .gitignore files."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", ".eggs", "*.egg-info", "__pycache__",
+    "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".perflint_cache",
+    "site-packages", "__pypackages__", "build", "dist",
+)
+SUFFIXES = (".py", ".sql")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path  # as found (absolute)
+    display: str  # relative to the working directory when below it, posix separators
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    try:
+        return path.relative_to(cwd).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+class _Pattern:
+    """One .gitignore line."""
+
+    def __init__(self, line: str, base: Path) -> None:
+        self.negated = line.startswith("!")
+        if self.negated:
+            line = line[1:]
+        self.directory_only = line.endswith("/")
+        line = line.rstrip("/")
+        self.anchored = "/" in line
+        line = line.lstrip("/")
+        self.base = base
+        self.regex = re.compile(_glob_to_regex(line))
+
+    def matches(self, path: Path, is_dir: bool) -> bool:
+        if self.directory_only and not is_dir:
+            return False
+        try:
+            relative = path.relative_to(self.base).as_posix()
+        except ValueError:
+            return False
+        if self.anchored:
+            return self.regex.fullmatch(relative) is not None
+        return self.regex.fullmatch(path.name) is not None
+
+
+def _glob_to_regex(pattern: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
+            out.append("/.*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[":
+            end = pattern.find("]", i)
+            if end == -1:
+                out.append(re.escape(pattern[i]))
+                i += 1
+            else:
+                out.append(pattern[i:end + 1].replace("[!", "[^"))
+                i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
+
+
+def _read_gitignore(directory: Path) -> list[_Pattern]:
+    try:
+        text = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    patterns = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        patterns.append(_Pattern(line.replace("\\#", "#"), directory))
+    return patterns
+
+
+def _ignored(patterns: list[_Pattern], path: Path, is_dir: bool) -> bool:
+    verdict = False
+    for pattern in patterns:
+        if pattern.matches(path, is_dir):
+            verdict = not pattern.negated
+    return verdict
+
+
+def _git_root(start: Path) -> Path | None:
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+class Discoverer:
+    def __init__(self, excludes: tuple[str, ...], respect_gitignore: bool, cwd: Path) -> None:
+        self.excludes = DEFAULT_EXCLUDES + tuple(e.rstrip("/") for e in excludes)
+        self.respect_gitignore = respect_gitignore
+        self.cwd = cwd
+
+    def _excluded(self, path: Path) -> bool:
+        relative = display_path(path, self.cwd)
+        for pattern in self.excludes:
+            if fnmatch.fnmatch(path.name, pattern) or fnmatch.fnmatch(relative, pattern) \
+                    or fnmatch.fnmatch(relative, pattern + "/*"):
+                return True
+        return False
+
+    def _inherited_gitignores(self, directory: Path) -> list[_Pattern]:
+        if not self.respect_gitignore:
+            return []
+        root = _git_root(directory)
+        if root is None:
+            return _read_gitignore(directory)
+        chain = [directory, *directory.parents]
+        patterns: list[_Pattern] = []
+        for parent in reversed(chain[: chain.index(root) + 1]):
+            patterns.extend(_read_gitignore(parent))
+        return patterns
+
+    def discover(self, paths: list[Path]) -> tuple[list[SourceFile], list[str]]:
+        """Files to check in a stable order, and messages for paths that do not exist."""
+        found: dict[Path, SourceFile] = {}
+        missing: list[str] = []
+        for given in paths:
+            path = (self.cwd / given).resolve() if not given.is_absolute() else given
+            if path.is_file():
+                # A file named explicitly is checked even if excludes would skip it.
+                found.setdefault(path, SourceFile(path, display_path(path, self.cwd)))
+            elif path.is_dir():
+                for file in self._walk(path):
+                    found.setdefault(file, SourceFile(file, display_path(file, self.cwd)))
+            else:
+                missing.append(f"{given}: no such file or directory")
+        return sorted(found.values(), key=lambda f: f.display), missing
+
+    def _walk(self, top: Path) -> list[Path]:
+        results: list[Path] = []
+        stack: list[tuple[Path, list[_Pattern]]] = [(top, self._inherited_gitignores(top))]
+        while stack:
+            directory, patterns = stack.pop()
+            if directory != top and self.respect_gitignore:
+                patterns = patterns + _read_gitignore(directory)
+            try:
+                entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            except OSError:
+                continue
+            for entry in entries:
+                path = Path(entry.path)
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    continue
+                if self._excluded(path) or (patterns and _ignored(patterns, path, is_dir)):
+                    continue
+                if is_dir:
+                    if not entry.is_symlink():
+                        stack.append((path, patterns))
+                elif entry.name.endswith(SUFFIXES):
+                    results.append(path)
+        return results

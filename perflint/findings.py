@@ -1,0 +1,64 @@
+"""Plain data that crosses process and module boundaries: findings and their traces."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SEVERITIES = ("error", "warning", "info")
+CONFIDENCES = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One hop on the path from a reported call site to the costly operation."""
+
+    path: str
+    line: int
+    function: str
+
+
+@dataclass
+class Finding:
+    code: str
+    name: str
+    message: str
+    severity: str
+    confidence: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    score: float = 0.0
+    trace: list[TraceStep] = field(default_factory=list)
+    fix_hint: str = ""
+    reasons: list[str] = field(default_factory=list)
+    # Qualified name of the enclosing function ("" at module level); used by ranking.
+    function: str = ""
+    loop_depth: int = 0
+
+    def sort_key_location(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.code)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["score"] = round(self.score, 3)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Finding:
+        values = dict(data)
+        values["trace"] = [TraceStep(**step) for step in values.get("trace", [])]
+        return cls(**values)
+
+
+@dataclass
+class FileError:
+    """A file perflint could not read at all (not a parse error: those are PFL901 findings)."""
+
+    path: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

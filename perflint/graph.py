@@ -1,0 +1,96 @@
+"""Project phase: the call graph over all FileSummaries, and each function's heat.
+
+Heat of a function = the strongest entry point that reaches it (request handler >
+task > CLI) and the loop depth accumulated along the way (a call made inside a loop
+multiplies everything below it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+
+from perflint.summary import FileSummary
+
+ENTRY_WEIGHTS = {"handler": 3.0, "task": 2.0, "cli": 1.0}
+MAX_CARRIED_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class Heat:
+    entry_weight: float = 1.0
+    entry: str = ""  # qualified name of the strongest entry point that reaches the function
+    entry_kind: str = ""
+    carried_loop_depth: int = 0  # loops around the call chain from the entry point
+    paths: int = 0  # how many entry points reach it
+
+
+def _node_id(module: str, qualname: str) -> str:
+    return f"{module}.{qualname}" if module else qualname
+
+
+def build_call_graph(summaries: list[FileSummary]) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    for summary in summaries:
+        for function in summary.functions:
+            graph.add_node(_node_id(summary.module, function.qualname), entry=function.entry,
+                           queries=function.queries)
+    for summary in summaries:
+        for function in summary.functions:
+            caller = _node_id(summary.module, function.qualname)
+            for call in function.calls:
+                callee = _resolve(call.callee, summary, function.qualname, graph)
+                if callee is None or callee == caller:
+                    continue
+                previous = graph.get_edge_data(caller, callee)
+                if previous is None or previous["loop_depth"] < call.loop_depth:
+                    graph.add_edge(caller, callee, loop_depth=call.loop_depth)
+    return graph
+
+
+def _resolve(callee: str, summary: FileSummary, qualname: str, graph: nx.DiGraph) -> str | None:
+    head, _, rest = callee.partition(".")
+    candidates: list[str] = []
+    if head in ("self", "cls") and rest and "." not in rest:
+        class_name = qualname.rpartition(".")[0]
+        candidates.append(_node_id(summary.module, f"{class_name}.{rest}" if class_name else rest))
+    elif not rest:
+        outer = qualname.rpartition(".")[0]
+        if outer:
+            candidates.append(_node_id(summary.module, f"{outer}.{head}"))
+        candidates.append(_node_id(summary.module, head))
+        if head in summary.imports:
+            candidates.append(summary.imports[head])
+    elif head in summary.imports:
+        candidates.append(f"{summary.imports[head]}.{rest}")
+    for candidate in candidates:
+        if candidate in graph:
+            return candidate
+    return None
+
+
+def compute_heat(graph: nx.DiGraph) -> dict[str, Heat]:
+    """Heat per function node reachable from an entry point (others are absent: heat 1)."""
+    heat: dict[str, Heat] = {}
+    entries = [(node, data["entry"]) for node, data in graph.nodes(data=True) if data.get("entry")]
+    for entry, kind in sorted(entries):
+        weight = ENTRY_WEIGHTS.get(kind, 1.0)
+        # Longest carried loop depth (capped) by relaxation; cycles stop at the cap.
+        depth: dict[str, int] = {entry: 0}
+        frontier = [entry]
+        while frontier:
+            node = frontier.pop()
+            for _, callee, data in graph.out_edges(node, data=True):
+                carried = min(depth[node] + data["loop_depth"], MAX_CARRIED_DEPTH)
+                if carried > depth.get(callee, -1):
+                    depth[callee] = carried
+                    frontier.append(callee)
+        for node, carried in depth.items():
+            current = heat.get(node)
+            paths = (current.paths if current else 0) + 1
+            if current is None or (weight, carried) > (current.entry_weight, current.carried_loop_depth):
+                heat[node] = Heat(weight, entry, kind, carried, paths)
+            else:
+                heat[node] = Heat(current.entry_weight, current.entry, current.entry_kind,
+                                  current.carried_loop_depth, paths)
+    return heat

@@ -1,0 +1,156 @@
+"""What perflint knows about libraries, as tables rather than scattered string checks.
+
+Every table here can be extended from ``[tool.perflint]`` (see config.py), so a
+team's own helpers can be taught without a code change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Methods that execute the SQL string given as their first argument (or keyword).
+# Name -> True when the method name alone is distinctive enough to trust; generic
+# names (``execute``, ``fetch``) also need a database-looking receiver or a SQL literal.
+SQL_SINK_METHODS: dict[str, bool] = {
+    # DB-API / Django cursor / SQLAlchemy connection / asyncpg / aiosqlite
+    "execute": False,
+    "executemany": True,
+    "executescript": True,
+    # asyncpg
+    "fetch": False,
+    "fetchrow": True,
+    "fetchval": True,
+    # encode/databases
+    "fetch_all": True,
+    "fetch_one": True,
+    "fetch_val": True,
+    "execute_many": True,
+    # SQLAlchemy
+    "exec_driver_sql": True,
+    # Django
+    "raw": False,
+    "extra": False,
+}
+
+# Plain functions whose first argument is SQL text.
+SQL_SINK_FUNCTIONS: frozenset[str] = frozenset(
+    {"text", "read_sql", "read_sql_query", "pandas.read_sql", "pd.read_sql", "pd.read_sql_query",
+     "sqlalchemy.text", "sa.text"}
+)
+
+# Keyword names under which sinks accept the SQL text.
+SQL_KEYWORDS: frozenset[str] = frozenset({"query", "sql", "statement", "operation", "stmt"})
+
+# Methods that take many parameter sets in one call: a batch, never per-row work.
+BATCH_METHODS: frozenset[str] = frozenset({"executemany", "execute_many", "copy_records_to_table"})
+
+# Receiver names (last component of the object a method is called on) that look
+# like a database handle. Matched case-insensitively, also as a suffix after "_".
+DB_RECEIVER_NAMES: frozenset[str] = frozenset(
+    {"cursor", "cur", "c", "conn", "connection", "con", "db", "database", "session", "sess",
+     "engine", "tx", "txn", "transaction", "pool", "dbconn", "pg", "asyncpg", "sqlite", "cnx"}
+)
+
+# Django: ``X.objects.<...>.<terminal>()`` runs a query when the terminal is one of these.
+DJANGO_QUERY_TERMINALS: frozenset[str] = frozenset(
+    {"get", "first", "last", "count", "exists", "aggregate", "in_bulk", "earliest", "latest",
+     "get_or_create", "update_or_create", "create", "update", "delete", "bulk_create",
+     "bulk_update", "contains", "explain"}
+)
+DJANGO_WRITE_TERMINALS: frozenset[str] = frozenset(
+    {"create", "update", "delete", "bulk_create", "bulk_update", "get_or_create", "update_or_create"}
+)
+# Lazy queryset builders: iterating / list()-ing them runs the query.
+DJANGO_QUERYSET_BUILDERS: frozenset[str] = frozenset(
+    {"all", "filter", "exclude", "order_by", "values", "values_list", "select_related",
+     "prefetch_related", "annotate", "distinct", "only", "defer", "using", "raw"}
+)
+DJANGO_MANAGER_ATTRS: frozenset[str] = frozenset({"objects", "_default_manager", "_base_manager"})
+
+# SQLAlchemy session methods that run a query, and Query terminals.
+SQLALCHEMY_SESSION_QUERY_METHODS: frozenset[str] = frozenset({"execute", "scalars", "scalar", "get"})
+SQLALCHEMY_QUERY_TERMINALS: frozenset[str] = frozenset(
+    {"all", "first", "one", "one_or_none", "scalar", "count", "get"}
+)
+SESSION_RECEIVER_NAMES: frozenset[str] = frozenset({"session", "db", "db_session", "sess", "s"})
+
+# Awaited methods whose calls must stay in order (streams, queues, locks) or that
+# pace a loop on purpose: an await of these in a loop is not a missed gather.
+ORDERED_AWAIT_METHODS: frozenset[str] = frozenset(
+    {"send", "send_bytes", "send_text", "send_json", "sendall", "writelines", "drain",
+     "join", "receive", "receive_text", "receive_bytes", "receive_json", "recv",
+     "readline", "readexactly", "readuntil", "acquire", "release", "wait", "wait_for",
+     "commit", "rollback", "flush", "close", "aclose", "cancel", "publish", "ack", "nack"}
+)
+RATE_LIMIT_CALLS: frozenset[str] = frozenset(
+    {"asyncio.sleep", "sleep", "anyio.sleep", "trio.sleep", "trio.sleep_until"}
+)
+# Substrings of an ``async with`` context name that mark a limiter.
+RATE_LIMIT_CONTEXT_WORDS: tuple[str, ...] = ("limit", "throttle", "semaphore", "rate", "bucket")
+
+# Wrappers that do not change which collection a loop runs over.
+ITERATION_WRAPPERS: frozenset[str] = frozenset(
+    {"enumerate", "reversed", "sorted", "list", "tuple", "iter", "set", "frozenset"}
+)
+
+# Functions whose call on a generator inside a loop is itself an inner loop.
+CONSUMING_FUNCTIONS: frozenset[str] = frozenset({"any", "all", "next", "sum", "min", "max"})
+
+# A literal collection at most this long is "small": looping over it is bounded.
+SMALL_LITERAL_LEN = 16
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """The tables above, plus what the user's configuration adds."""
+
+    sql_sink_methods: dict[str, bool] = field(default_factory=lambda: dict(SQL_SINK_METHODS))
+    sql_sink_functions: frozenset[str] = SQL_SINK_FUNCTIONS
+    db_receiver_names: frozenset[str] = DB_RECEIVER_NAMES
+
+    def with_extra_sinks(self, names: list[str]) -> Knowledge:
+        methods = dict(self.sql_sink_methods)
+        functions = set(self.sql_sink_functions)
+        for name in names:
+            if name.startswith("."):
+                methods[name[1:]] = True
+            else:
+                functions.add(name)
+        return Knowledge(methods, frozenset(functions), self.db_receiver_names)
+
+# Decorators that mark entry points, by the last component of their dotted name.
+# HTTP route decorators need a receiver (``app.get``, ``router.post``, ``bp.route``).
+HTTP_ROUTE_DECORATORS: frozenset[str] = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "route", "api_route",
+     "websocket", "websocket_route"}
+)
+HANDLER_DECORATORS: frozenset[str] = frozenset({"api_view", "action", "require_http_methods",
+                                                "login_required", "csrf_exempt"})
+TASK_DECORATORS: frozenset[str] = frozenset({"task", "shared_task", "periodic_task", "actor", "job"})
+CLI_DECORATORS: frozenset[str] = frozenset({"command", "group"})
+# Class bases whose methods are request handlers (Django/DRF class-based views).
+VIEW_BASE_SUFFIXES: tuple[str, ...] = ("View", "APIView", "ViewSet", "Handler", "Resource")
+VIEW_METHODS: frozenset[str] = frozenset({"get", "post", "put", "patch", "delete", "list",
+                                          "retrieve", "create", "update", "destroy"})
+
+
+def entry_kind(decorators: tuple[str, ...]) -> str | None:
+    """"handler", "task" or "cli" for a function's decorator names, else None."""
+    for name in decorators:
+        head, _, last = name.rpartition(".")
+        if last in HTTP_ROUTE_DECORATORS and head:
+            return "handler"
+        if last in HANDLER_DECORATORS:
+            return "handler"
+    for name in decorators:
+        last = name.rpartition(".")[2]
+        if last in TASK_DECORATORS:
+            return "task"
+        if last in CLI_DECORATORS:
+            return "cli"
+    return None
+
+# Receivers (last name, lowercased, substring) whose awaited operations must stay in order.
+ORDERED_RECEIVER_WORDS: tuple[str, ...] = (
+    "queue", "stream", "writer", "reader", "websocket", "socket", "channel", "lock", "pipe",
+)

@@ -1,0 +1,152 @@
+"""Which calls run a database query, and the SQL text they run (when it can be seen)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from perflint import knowledge as kb
+from perflint.context import Context
+from perflint.cstutil import call_method_name, dotted_name, receiver, receiver_last_name
+from perflint.sqltext import is_write, looks_like_sql, string_value
+
+
+@dataclass(frozen=True)
+class QueryCall:
+    """A call that runs a query. ``sql_node`` is where its SQL literal starts, if known."""
+
+    kind: str  # "sql" | "orm"
+    is_write: bool
+    is_batch: bool
+    sql_text: str | None = None
+    sql_node: cst.BaseExpression | None = None
+
+
+def _sql_argument(call: cst.Call) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in kb.SQL_KEYWORDS:
+            return arg.value
+    if call.args and call.args[0].keyword is None and call.args[0].star == "":
+        return call.args[0].value
+    return None
+
+
+def _resolve_string(node: cst.BaseExpression, ctx: Context) -> cst.BaseExpression | None:
+    """The string expression an argument stands for: itself, a named constant, or ``text(...)``."""
+    if isinstance(node, cst.Name):
+        return ctx.lookup_string(node.value)
+    if isinstance(node, cst.Call) and dotted_name(node.func) in ctx.knowledge.sql_sink_functions:
+        inner = _sql_argument(node)
+        return _resolve_string(inner, ctx) if inner is not None else None
+    return node
+
+
+def _is_db_receiver(name: str | None, names: frozenset[str]) -> bool:
+    if not name:
+        return False
+    lowered = name.lower().lstrip("_")
+    return lowered in names or lowered.rsplit("_", 1)[-1] in names
+
+
+def sql_of_call(call: cst.Call, ctx: Context) -> tuple[str, cst.BaseExpression] | None:
+    """(text, literal node) when ``call`` is a SQL sink whose argument is SQL-looking text."""
+    key = ("sql", id(call))
+    if key in ctx.memo:
+        return ctx.memo[key]
+    result = None
+    method = call_method_name(call)
+    trusted = ctx.knowledge.sql_sink_methods.get(method or "")
+    is_function_sink = isinstance(call.func, cst.Name | cst.Attribute) and \
+        dotted_name(call.func) in ctx.knowledge.sql_sink_functions
+    if trusted is not None and isinstance(call.func, cst.Attribute) or is_function_sink:
+        argument = _sql_argument(call)
+        literal = _resolve_string(argument, ctx) if argument is not None else None
+        if literal is not None:
+            text = string_value(literal)
+            if text is not None and looks_like_sql(text):
+                result = (text, literal)
+    ctx.memo[key] = result
+    return result
+
+
+def classify_call(call: cst.Call, ctx: Context) -> QueryCall | None:
+    """A QueryCall when ``call`` runs a query, else None. Memoised per node."""
+    key = ("query", id(call))
+    if key in ctx.memo:
+        return ctx.memo[key]
+    result = _classify(call, ctx)
+    ctx.memo[key] = result
+    return result
+
+
+def _classify(call: cst.Call, ctx: Context) -> QueryCall | None:
+    method = call_method_name(call)
+    if method is None:
+        return None
+    func = call.func
+    sql = sql_of_call(call, ctx)
+    if sql is not None and not (isinstance(func, cst.Name) or method in ("text",)):
+        text, literal = sql
+        return QueryCall("sql", is_write(text), method in kb.BATCH_METHODS, text, literal)
+    if not isinstance(func, cst.Attribute):
+        return None
+    trusted = ctx.knowledge.sql_sink_methods.get(method)
+    if trusted is not None and method not in ("raw", "extra"):
+        if trusted or _is_db_receiver(receiver_last_name(call), ctx.knowledge.db_receiver_names):
+            argument = _sql_argument(call)
+            # A sink fed something that is plainly not SQL (a URL, a literal word) is not a query.
+            if argument is not None and isinstance(argument, cst.SimpleString):
+                return None
+            return QueryCall("sql", False, method in kb.BATCH_METHODS)
+    return _classify_orm(call, method, ctx)
+
+
+def _django_manager_chain(node: cst.BaseExpression | None) -> bool:
+    """True when ``node`` is ``Model.objects`` or a queryset method chain built on it."""
+    while node is not None:
+        if isinstance(node, cst.Attribute):
+            if node.attr.value in kb.DJANGO_MANAGER_ATTRS:
+                return True
+            node = node.value
+        elif isinstance(node, cst.Call):
+            if call_method_name(node) not in kb.DJANGO_QUERYSET_BUILDERS:
+                return False
+            node = node.func
+        else:
+            return False
+    return False
+
+
+def _classify_orm(call: cst.Call, method: str, ctx: Context) -> QueryCall | None:
+    base = receiver(call)
+    # Django: Model.objects.<builders>.<terminal>()
+    if method in kb.DJANGO_QUERY_TERMINALS and _django_manager_chain(base):
+        return QueryCall("orm", method in kb.DJANGO_WRITE_TERMINALS, method.startswith("bulk_"))
+    # SQLAlchemy: session.query(...).<...>.<terminal>()
+    if method in kb.SQLALCHEMY_QUERY_TERMINALS and _sqlalchemy_query_chain(base):
+        return QueryCall("orm", False, False)
+    if method in kb.SQLALCHEMY_SESSION_QUERY_METHODS and \
+            _is_db_receiver(receiver_last_name(call), kb.SESSION_RECEIVER_NAMES) and method != "execute":
+        return QueryCall("orm", False, False)
+    return None
+
+
+def _sqlalchemy_query_chain(node: cst.BaseExpression | None) -> bool:
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        if node.func.attr.value == "query" and _is_db_receiver(
+                receiver_last_name(node), kb.SESSION_RECEIVER_NAMES):
+            return True
+        node = node.func.value
+    return False
+
+
+def iterates_queryset(iterable: cst.BaseExpression) -> bool:
+    """``for p in Post.objects.filter(...)``: iterating a lazy Django queryset runs a query."""
+    if isinstance(iterable, cst.Call):
+        method = call_method_name(iterable)
+        if method in kb.DJANGO_QUERYSET_BUILDERS and _django_manager_chain(receiver(iterable)):
+            return True
+        if method in ("all",) and _sqlalchemy_query_chain(receiver(iterable)):
+            return True
+    return False

@@ -1,0 +1,82 @@
+"""The rule contract: metadata, documentation and the examples every rule carries.
+
+Python rules receive nodes from the single traversal (``visit_<NodeClass>`` /
+``leave_<NodeClass>`` methods, dispatched by node type) together with the
+traversal context. SQL rules receive each parsed sqlglot statement.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from sqlglot import exp
+
+
+@dataclass(frozen=True)
+class Valid:
+    """Source that must produce no finding of the rule."""
+
+    code: str
+    filename: str = "example.py"
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Source that must produce the rule's finding at each of ``lines`` (1-based), and nowhere else."""
+
+    code: str
+    lines: tuple[int, ...]
+    filename: str = "example.py"
+
+
+class Rule:
+    """Base of every rule. Subclasses set the class attributes and write their docs
+    in the class docstring with the sections What it does / Why is this bad /
+    Example / Use instead."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    message: ClassVar[str]
+    severity: ClassVar[str] = "warning"
+    confidence: ClassVar[str] = "high"
+    base_cost: ClassVar[float] = 1.0
+    fix_hint: ClassVar[str] = ""
+    default_enabled: ClassVar[bool] = True
+    VALID: ClassVar[Sequence[Valid]] = ()
+    INVALID: ClassVar[Sequence[Invalid]] = ()
+
+    @classmethod
+    def documentation(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+
+class PythonRule(Rule):
+    """A rule fed by the per-file traversal.
+
+    ``candidate`` is a cheap regular expression over the file text: when it is set
+    and does not match, the rule provably has nothing to say about the file and is
+    not dispatched to at all.
+    """
+
+    candidate: ClassVar[re.Pattern[str] | None] = None
+
+
+@dataclass(frozen=True)
+class SqlHit:
+    """One problem a SQL rule found in a statement; ``fragment`` is text to locate."""
+
+    message: str
+    fragment: str = ""
+
+
+class SqlRule(Rule):
+    """A rule over one parsed SQL statement (from a Python sink or a .sql file)."""
+
+    def check(self, statement: exp.Expression) -> Iterator[SqlHit]:  # pragma: no cover
+        raise NotImplementedError

@@ -1,0 +1,197 @@
+"""The pipeline: discover -> read & hash -> (cache | parse + one traversal per file, in
+a process pool) -> project graph -> rank -> filter -> sort. Reporters format the result."""
+
+from __future__ import annotations
+
+import fnmatch
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from perflint.analyze import FileResult, analyze_bytes
+from perflint.cache import ResultCache, file_key, project_key
+from perflint.config import CONFIDENCE_ORDER, Config
+from perflint.discovery import Discoverer, SourceFile
+from perflint.findings import FileError, Finding
+from perflint.registry import expand_codes
+
+
+@dataclass
+class RunResult:
+    findings: list[Finding]
+    errors: list[FileError]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    paths: tuple[Path, ...] = (Path("."),)
+    jobs: int | None = None  # None: one per core
+    use_cache: bool = True
+    cwd: Path = field(default_factory=Path.cwd)
+    sort: str = "score"  # "score" | "location"
+
+
+# -- worker side --------------------------------------------------------------------------
+_WORKER_STATE: dict[str, Any] = {}
+
+
+def _init_worker(config: Config) -> None:
+    from perflint.rulepack import RulePack
+
+    _WORKER_STATE["config"] = config
+    _WORKER_STATE["pack"] = RulePack.for_codes(config.enabled_codes())
+
+
+def _analyze_job(job: tuple[str, bytes]) -> dict[str, Any]:
+    display, data = job
+    try:
+        result = analyze_bytes(display, data, _WORKER_STATE["config"], _WORKER_STATE["pack"])
+        return {"result": result.to_json()}
+    except Exception as error:  # a perflint bug must cost one file, not the run
+        return {"error": f"internal error while analysing: {type(error).__name__}: {error}"}
+
+
+def _analyze_serial(jobs: list[tuple[str, bytes]], config: Config) -> list[dict[str, Any]]:
+    _init_worker(config)
+    return [_analyze_job(job) for job in jobs]
+
+
+def _analyze_parallel(jobs: list[tuple[str, bytes]], config: Config, workers: int) -> list[dict[str, Any]]:
+    # Biggest files first so no worker is left with a giant file at the end; results
+    # are put back in submission order, so output does not depend on scheduling.
+    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][1]))
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    context = multiprocessing.get_context(method)
+    chunksize = max(1, len(jobs) // (workers * 16))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_init_worker, initargs=(config,)) as pool:
+        outputs = list(pool.map(_analyze_job, [jobs[i] for i in order], chunksize=chunksize))
+    results: list[dict[str, Any]] = [{}] * len(jobs)
+    for position, index in enumerate(order):
+        results[index] = outputs[position]
+    return results
+
+
+# -- main process ------------------------------------------------------------------------
+def run(config: Config, options: RunOptions) -> RunResult:
+    started = time.perf_counter()
+    discoverer = Discoverer(config.exclude + config.extend_exclude, config.respect_gitignore,
+                            options.cwd)
+    files, missing = discoverer.discover(list(options.paths))
+    errors = [FileError(str(path), message) for path, message in
+              ((m.split(":", 1)[0], m) for m in missing)]
+    config_key = config.analysis_key()
+
+    contents: list[tuple[SourceFile, bytes, str]] = []
+    for source in files:
+        try:
+            data = source.path.read_bytes()
+        except OSError as error:
+            errors.append(FileError(source.display, f"cannot read: {error.strerror or error}"))
+            continue
+        contents.append((source, data, file_key(source.display, data, config_key)))
+
+    cache = ResultCache(options.cwd / config.cache_dir) if options.use_cache else None
+    whole_key = project_key([key for _, _, key in contents], config_key)
+    cached_project = cache.get("project", whole_key) if cache else None
+    stats: dict[str, Any] = {"files": len(contents), "analysed": 0, "cached": 0}
+
+    if cached_project is not None:
+        findings = [Finding.from_json(item) for item in cached_project["findings"]]
+        errors.extend(FileError(**item) for item in cached_project["errors"])
+        stats["cached"] = len(contents)
+    else:
+        findings, file_errors = _analyze_project(contents, config, options, cache, stats)
+        errors.extend(file_errors)
+        if cache:
+            cache.put("project", whole_key, {
+                "findings": [f.to_json() for f in findings],
+                "errors": [e.to_json() for e in file_errors],
+            })
+
+    findings = _filter(findings, config)
+    if options.sort == "location":
+        findings.sort(key=Finding.sort_key_location)
+    else:
+        findings.sort(key=lambda f: (-f.score, *f.sort_key_location()))
+    stats["findings"] = len(findings)
+    by_code: dict[str, int] = {}
+    for finding in findings:
+        by_code[finding.code] = by_code.get(finding.code, 0) + 1
+    stats["by_code"] = dict(sorted(by_code.items()))
+    stats["seconds"] = round(time.perf_counter() - started, 3)
+    return RunResult(findings, errors, stats)
+
+
+def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Config,
+                     options: RunOptions, cache: ResultCache | None,
+                     stats: dict[str, Any]) -> tuple[list[Finding], list[FileError]]:
+    results: list[FileResult | None] = [None] * len(contents)
+    errors: list[FileError] = []
+    missing: list[int] = []
+    for index, (source, _data, key) in enumerate(contents):
+        cached = cache.get("file", key) if cache else None
+        if cached is not None:
+            try:
+                results[index] = FileResult.from_json(cached)
+                continue
+            except (KeyError, TypeError, ValueError):
+                pass  # an entry from an incompatible layout: recompute
+        missing.append(index)
+    stats["cached"] = len(contents) - len(missing)
+    stats["analysed"] = len(missing)
+
+    jobs = [(contents[i][0].display, contents[i][1]) for i in missing]
+    workers = options.jobs or os.cpu_count() or 1
+    if workers > 1 and len(jobs) >= 2 * workers:
+        outputs = _analyze_parallel(jobs, config, min(workers, len(jobs)))
+    else:
+        outputs = _analyze_serial(jobs, config)
+    for index, output in zip(missing, outputs):
+        source, _data, key = contents[index]
+        if "error" in output:
+            errors.append(FileError(source.display, output["error"]))
+            continue
+        results[index] = FileResult.from_json(output["result"])
+        if cache:
+            cache.put("file", key, output["result"])
+
+    findings = [finding for result in results if result for finding in result.findings]
+    summaries = [result.summary for result in results if result and result.summary]
+    _rank(findings, summaries)
+    return findings, errors
+
+
+def _rank(findings: list[Finding], summaries: list[Any]) -> None:
+    if not findings:
+        return
+    from perflint.graph import build_call_graph, compute_heat
+    from perflint.ranking import score_findings
+    from perflint.registry import rule_class
+
+    heat = compute_heat(build_call_graph(summaries))
+    base_costs = {code: rule_class(code).base_cost for code in {f.code for f in findings}}
+    score_findings(findings, heat, base_costs)
+
+
+def _filter(findings: list[Finding], config: Config) -> list[Finding]:
+    minimum = CONFIDENCE_ORDER[config.min_confidence]
+    ignores = [(pattern, expand_codes(codes)) for pattern, codes in config.per_file_ignores.items()]
+    kept = []
+    for finding in findings:
+        if CONFIDENCE_ORDER.get(finding.confidence, 2) < minimum:
+            continue
+        if any(finding.code in codes and _path_matches(finding.path, pattern)
+               for pattern, codes in ignores):
+            continue
+        kept.append(finding)
+    return kept
+
+
+def _path_matches(path: str, pattern: str) -> bool:
+    return fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path, pattern.rstrip("/") + "/*")

@@ -1,0 +1,77 @@
+"""Split a .sql file into statements, each with the line it starts on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SqlStatementText:
+    text: str
+    line: int  # 1-based line of the statement's first non-comment character
+    column: int  # 0-based
+
+
+def split_statements(source: str) -> list[SqlStatementText]:
+    """Split on top-level ``;`` outside quotes, comments and ``$tag$`` bodies."""
+    statements: list[SqlStatementText] = []
+    i, n = 0, len(source)
+    line = 1
+    start = 0
+    first: tuple[int, int] | None = None  # (line, column) of the first real character
+    line_start = 0
+    while i < n:
+        ch = source[i]
+        if ch == "\n":
+            line += 1
+            line_start = i + 1
+            i += 1
+            continue
+        if ch == "-" and source.startswith("--", i):
+            end = source.find("\n", i)
+            i = n if end == -1 else end
+            continue
+        if ch == "/" and source.startswith("/*", i):
+            end = source.find("*/", i + 2)
+            end = n if end == -1 else end + 2
+            line += source.count("\n", i, end)
+            if "\n" in source[i:end]:
+                line_start = source.rindex("\n", i, end) + 1
+            i = end
+            continue
+        if first is None and not ch.isspace() and ch != ";":
+            first = (line, i - line_start)
+        if ch in ("'", '"'):
+            end = i + 1
+            while end < n:
+                if source[end] == ch:
+                    if end + 1 < n and source[end + 1] == ch:
+                        end += 2
+                        continue
+                    break
+                end += 1
+            line += source.count("\n", i, end)
+            if "\n" in source[i:end]:
+                line_start = source.rindex("\n", i, end) + 1
+            i = end + 1
+            continue
+        if ch == "$":
+            close = source.find("$", i + 1)
+            tag = source[i:close + 1] if close != -1 else ""
+            if tag and (tag == "$$" or tag[1:-1].replace("_", "").isalnum()) and not tag[1:-1].isdigit():
+                end = source.find(tag, close + 1)
+                end = n if end == -1 else end + len(tag)
+                line += source.count("\n", i, end)
+                if "\n" in source[i:end]:
+                    line_start = source.rindex("\n", i, end) + 1
+                i = end
+                continue
+        if ch == ";":
+            if first is not None:
+                statements.append(SqlStatementText(source[start:i], first[0], first[1]))
+            start = i + 1
+            first = None
+        i += 1
+    if first is not None and source[start:].strip():
+        statements.append(SqlStatementText(source[start:], first[0], first[1]))
+    return statements

@@ -1,0 +1,159 @@
+"""SQL text: built from Python string expressions, normalised, and parsed with sqlglot.
+
+Holes in f-strings, ``.format()`` and ``%``/``+`` building become the identifier
+``__pfl_hole_N__`` (valid both where a value and where a name is expected), and
+driver placeholders (``%s``, ``%(name)s``, ``$1``, ``?``, ``:name``) become
+``?``/``:name`` before parsing. sqlglot is imported only when SQL is parsed.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlglot import exp
+
+HOLE = "__pfl_hole_{}__"
+
+_SQL_START = re.compile(
+    r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*|\(\s*)*"
+    r"(select|insert|update|delete|with|merge|replace|upsert|values|explain|create|alter|drop|truncate)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+_WRITE_KEYWORD = re.compile(r"\b(insert|update|delete|merge|upsert|replace\s+into)\b", re.IGNORECASE)
+_FIRST_KEYWORD = re.compile(r"[a-z]+", re.IGNORECASE)
+
+
+def looks_like_sql(text: str) -> bool:
+    """Cheap prefilter: only text that starts like a statement goes to sqlglot."""
+    return _SQL_START.match(text) is not None
+
+
+def is_write(text: str) -> bool:
+    """INSERT/UPDATE/DELETE/MERGE (also behind a leading WITH), without parsing."""
+    match = _SQL_START.match(text)
+    if match is None:
+        return False
+    first = match.group(1).lower()
+    if first in ("insert", "update", "delete", "merge", "upsert", "replace"):
+        return True
+    if first == "with":
+        return _WRITE_KEYWORD.search(text) is not None
+    return False
+
+
+class _Holes:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def next(self) -> str:
+        self.count += 1
+        return HOLE.format(self.count)
+
+
+def string_value(node: cst.BaseExpression, holes: _Holes | None = None) -> str | None:
+    """The text a string expression builds, with unknown parts as holes; None if not a string."""
+    holes = holes or _Holes()
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value.decode("latin-1") if isinstance(value, bytes) else value
+    if isinstance(node, cst.ConcatenatedString):
+        left = string_value(node.left, holes)
+        right = string_value(node.right, holes)
+        return None if left is None or right is None else left + right
+    if isinstance(node, cst.FormattedString):
+        parts: list[str] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                parts.append(part.value)
+            else:
+                parts.append(holes.next())
+        text = "".join(parts)
+        if "r" not in node.prefix.lower():
+            try:
+                text = text.encode("latin-1", "backslashreplace").decode("unicode_escape")
+            except (UnicodeDecodeError, UnicodeEncodeError):
+                pass
+        return text
+    if isinstance(node, cst.BinaryOperation):
+        left = string_value(node.left, holes)
+        if left is None:
+            return None
+        if isinstance(node.operator, cst.Add):
+            right = string_value(node.right, holes)
+            return left + (right if right is not None else holes.next())
+        if isinstance(node.operator, cst.Modulo):
+            return left  # ``%`` formatting: the conversion specs read as placeholders
+        return None
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+            and node.func.attr.value == "format":
+        template = string_value(node.func.value, holes)
+        if template is None:
+            return None
+        return _format_with_holes(template, holes)
+    return None
+
+
+def _format_with_holes(template: str, holes: _Holes) -> str:
+    try:
+        pieces = list(string.Formatter().parse(template))
+    except ValueError:
+        return template
+    out: list[str] = []
+    for literal, field_name, _spec, _conv in pieces:
+        out.append(literal)
+        if field_name is not None:
+            out.append(holes.next())
+    return "".join(out)
+
+
+_PLACEHOLDER = re.compile(
+    r"""('(?:[^']|'')*')            # single-quoted literal: left alone
+      |("(?:[^"]|"")*")             # quoted identifier: left alone
+      |(%%)                         # escaped percent
+      |%\((\w+)\)s                  # pyformat
+      |(%s)                         # format
+      |\$(\d+)                      # numeric (asyncpg / postgres)
+    """,
+    re.VERBOSE,
+)
+
+
+def normalise_placeholders(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        if match.group(1) or match.group(2):
+            literal = match.group(0)
+            return literal.replace("%%", "%")
+        if match.group(3):
+            return "%"
+        if match.group(4):
+            return f":{match.group(4)}"
+        if match.group(5):
+            return "?"
+        return f":p{match.group(6)}"
+
+    return _PLACEHOLDER.sub(replace, text)
+
+
+class SqlParseError(Exception):
+    """The text looked like SQL but sqlglot could not parse it."""
+
+
+@lru_cache(maxsize=4096)
+def parse_statements(text: str, dialect: str) -> tuple[exp.Expression, ...]:
+    """Parse (normalised) SQL into statements; raises SqlParseError, never anything else."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    try:
+        parsed = sqlglot.parse(normalise_placeholders(text), read=dialect)
+    except SqlglotError as error:
+        raise SqlParseError(str(error).splitlines()[0]) from None
+    except (RecursionError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
+        raise SqlParseError(f"{type(error).__name__}: {error}") from None
+    return tuple(statement for statement in parsed if statement is not None)

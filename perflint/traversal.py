@@ -1,0 +1,239 @@
+"""The one traversal per file: a pre-order walk that keeps the context stack and
+dispatches each node to every enabled rule that asked for its type.
+
+It walks only fields that can hold meaningful nodes (no whitespace, no tokens), and
+never copies the tree or computes whole-module metadata.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+import libcst as cst
+
+from perflint.context import Context, Frame, LoopFrame
+from perflint.cstutil import LEAF_TYPES, child_fields, dotted_name, target_names, iter_children
+
+Handler = Callable[[cst.CSTNode, Context], None]
+
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+_STRING_TYPES = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+
+
+def is_string_like(node: cst.BaseExpression) -> bool:
+    """A literal string, or one built from literals with ``+``, ``%`` or ``.format()``."""
+    if isinstance(node, _STRING_TYPES):
+        return True
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Modulo)):
+        return is_string_like(node.left)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        return node.func.attr.value == "format" and is_string_like(node.func.value)
+    return False
+
+
+class Dispatcher:
+    """Maps node types to the bound ``visit_*`` / ``leave_*`` methods of the rules."""
+
+    def __init__(self, rules: Iterable[object]) -> None:
+        self.visit: dict[type, list[Handler]] = defaultdict(list)
+        self.leave: dict[type, list[Handler]] = defaultdict(list)
+        for rule in rules:
+            for attr in dir(type(rule)):
+                if attr.startswith("visit_") or attr.startswith("leave_"):
+                    node_type = getattr(cst, attr[6:], None)
+                    if node_type is None:
+                        raise TypeError(f"{type(rule).__name__}.{attr}: no libcst node {attr[6:]}")
+                    table = self.visit if attr.startswith("visit_") else self.leave
+                    table[node_type].append(getattr(rule, attr))
+        self.visit = dict(self.visit)
+        self.leave = dict(self.leave)
+
+
+class Walker:
+    def __init__(self, ctx: Context, dispatcher: Dispatcher) -> None:
+        self.ctx = ctx
+        self.visit_handlers = dispatcher.visit
+        self.leave_handlers = dispatcher.leave
+        self.special: dict[type, Callable[[cst.CSTNode], None]] = {
+            cst.FunctionDef: self._function,
+            cst.Lambda: self._lambda,
+            cst.ClassDef: self._class,
+            cst.For: self._for,
+            cst.While: self._while,
+            cst.ListComp: self._comprehension,
+            cst.SetComp: self._comprehension,
+            cst.GeneratorExp: self._comprehension,
+            cst.DictComp: self._comprehension,
+            cst.Import: self._import,
+            cst.ImportFrom: self._import,
+            cst.Assign: self._assign,
+        }
+
+    def run(self, module: cst.Module) -> None:
+        self._collect_module_strings(module)
+        self.walk(module)
+
+    # -- the walk ---------------------------------------------------------------------
+    def walk(self, node: cst.CSTNode) -> None:
+        node_type = type(node)
+        handlers = self.visit_handlers.get(node_type)
+        if handlers:
+            for handler in handlers:
+                handler(node, self.ctx)
+        parents = self.ctx.parents
+        parents.append(node)
+        special = self.special.get(node_type)
+        if special is not None:
+            special(node)
+        else:
+            self.walk_children(node)
+        parents.pop()
+        handlers = self.leave_handlers.get(node_type)
+        if handlers:
+            for handler in handlers:
+                handler(node, self.ctx)
+
+    def walk_children(self, node: cst.CSTNode) -> None:
+        walk = self.walk
+        for name in child_fields(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                if not isinstance(value, LEAF_TYPES):
+                    walk(value)
+            elif type(value) is tuple or type(value) is list:
+                for item in value:
+                    if isinstance(item, cst.CSTNode) and not isinstance(item, LEAF_TYPES):
+                        walk(item)
+
+    def walk_all(self, nodes: Iterable[cst.CSTNode]) -> None:
+        for node in nodes:
+            if not isinstance(node, LEAF_TYPES):
+                self.walk(node)
+
+    # -- scopes -----------------------------------------------------------------------
+    def _qualname(self, name: str) -> str:
+        outer = self.ctx.frame.qualname
+        return f"{outer}.{name}" if outer else name
+
+    def _function(self, node: cst.CSTNode) -> None:
+        assert isinstance(node, cst.FunctionDef)
+        decorators = tuple(
+            name for name in (dotted_name(_decorator_callee(d.decorator)) for d in node.decorators)
+            if name
+        )
+        # Decorators and defaults run in the enclosing scope, once, at definition time.
+        self.walk_all(d.decorator for d in node.decorators)
+        self.walk_all(p.default for p in _all_params(node.params) if p.default is not None)
+        frame = Frame("function", node.name.value, self._qualname(node.name.value), node,
+                      is_async=node.asynchronous is not None, decorators=decorators)
+        self.ctx.frames.append(frame)
+        self.ctx.summary.enter_function(frame, self.ctx)
+        self.walk(node.body)
+        self.ctx.summary.leave_function()
+        self.ctx.frames.pop()
+
+    def _lambda(self, node: cst.CSTNode) -> None:
+        assert isinstance(node, cst.Lambda)
+        outer = self.ctx.frame
+        frame = Frame("function", "<lambda>", f"{outer.qualname}.<lambda>" if outer.qualname
+                      else "<lambda>", node, is_async=False)
+        frame.strings = outer.strings
+        self.ctx.frames.append(frame)
+        self.walk(node.body)
+        self.ctx.frames.pop()
+
+    def _class(self, node: cst.CSTNode) -> None:
+        assert isinstance(node, cst.ClassDef)
+        self.walk_all(d.decorator for d in node.decorators)
+        self.walk_all(arg.value for arg in node.bases)
+        frame = Frame("class", node.name.value, self._qualname(node.name.value), node)
+        self.ctx.frames.append(frame)
+        self.ctx.summary.enter_class(node, self.ctx)
+        self.walk(node.body)
+        self.ctx.summary.leave_class()
+        self.ctx.frames.pop()
+
+    # -- loops ------------------------------------------------------------------------
+    def _for(self, node: cst.CSTNode) -> None:
+        assert isinstance(node, cst.For)
+        self.walk(node.iter)  # evaluated once, before the loop
+        kind = "async_for" if node.asynchronous is not None else "for"
+        loops = self.ctx.loops
+        loops.append(LoopFrame(node, kind, frozenset(target_names(node.target)), node.iter, node.body))
+        self.walk(node.target)
+        self.walk(node.body)
+        loops.pop()
+        if node.orelse is not None:
+            self.walk(node.orelse)
+
+    def _while(self, node: cst.CSTNode) -> None:
+        assert isinstance(node, cst.While)
+        loops = self.ctx.loops
+        loops.append(LoopFrame(node, "while", frozenset(), None, node.body))
+        self.walk(node.test)  # evaluated on every iteration
+        self.walk(node.body)
+        loops.pop()
+        if node.orelse is not None:
+            self.walk(node.orelse)
+
+    def _comprehension(self, node: cst.CSTNode) -> None:
+        assert isinstance(node, _COMPREHENSIONS)
+        loops = self.ctx.loops
+        pushed = 0
+        comp_for: cst.CompFor | None = node.for_in
+        while comp_for is not None:
+            self.walk(comp_for.iter)  # the first iterable runs outside the comprehension
+            handlers = self.visit_handlers.get(cst.CompFor)
+            if handlers:
+                for handler in handlers:
+                    handler(comp_for, self.ctx)
+            kind = "async_comp" if comp_for.asynchronous is not None else "comp"
+            loops.append(LoopFrame(comp_for, kind, frozenset(target_names(comp_for.target)),
+                                   comp_for.iter, node))
+            pushed += 1
+            self.walk_all(comp_for.ifs)
+            comp_for = comp_for.inner_for_in
+        if isinstance(node, cst.DictComp):
+            self.walk(node.key)
+            self.walk(node.value)
+        else:
+            self.walk(node.elt)
+        del loops[len(loops) - pushed:]
+
+    # -- facts the engine keeps ---------------------------------------------------------
+    def _import(self, node: cst.CSTNode) -> None:
+        self.ctx.summary.add_import(node, self.ctx)
+
+    def _assign(self, node: cst.CSTNode) -> None:
+        assert isinstance(node, cst.Assign)
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            name = node.targets[0].target.value
+            if is_string_like(node.value):
+                self.ctx.frame.strings[name] = node.value
+            else:
+                self.ctx.frame.strings.pop(name, None)
+        self.walk_children(node)
+
+    def _collect_module_strings(self, module: cst.Module) -> None:
+        """Module constants may be defined below the function that uses them."""
+        strings = self.ctx.frames[0].strings
+        for statement in module.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if (isinstance(small, cst.Assign) and len(small.targets) == 1
+                            and isinstance(small.targets[0].target, cst.Name)
+                            and is_string_like(small.value)):
+                        strings[small.targets[0].target.value] = small.value
+
+
+def _decorator_callee(expr: cst.BaseExpression) -> cst.BaseExpression:
+    return expr.func if isinstance(expr, cst.Call) else expr
+
+
+def _all_params(params: cst.Parameters) -> list[cst.Param]:
+    result = list(params.posonly_params) + list(params.params) + list(params.kwonly_params)
+    return result
+
+
+__all__ = ["Dispatcher", "Walker", "is_string_like", "iter_children"]

@@ -1,0 +1,17 @@
+"""The perflint rule pack (installed as ``perflint.rules``).
+
+One module per rule, grouped by family. The catalog below is the registration:
+code -> "module:Class". It lets perflint list and validate codes without importing
+the rules (and therefore LibCST or sqlglot) on runs where every file is cached.
+"""
+
+CATALOG: dict[str, str] = {
+    "PFL101": "perflint.rules.sql.select_star:SelectStar",
+    "PFL102": "perflint.rules.sql.not_in_subquery:NotInSubquery",
+    "PFL110": "perflint.rules.sql.unbounded_select:UnboundedSelect",
+    "PFL201": "perflint.rules.db.n_plus_one:NPlusOne",
+    "PFL301": "perflint.rules.aio.await_in_loop:AwaitInLoop",
+    "PFL401": "perflint.rules.algo.quadratic_loop:QuadraticLoop",
+    "PFL901": "perflint.rules.tool.parse_error:ParseError",
+    "PFL902": "perflint.rules.tool.sql_unparsed:SqlUnparsed",
+}

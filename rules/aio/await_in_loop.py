@@ -1,0 +1,149 @@
+"""PFL301 await-in-loop."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from perflint import knowledge as kb
+from perflint.context import Context, LoopFrame
+from perflint.cstutil import assigned_names, call_method_name, dotted_name, iter_subtree, names_read, receiver_last_name
+from perflint.queries import classify_call
+from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rules.loops import describe_loop, multiplying_loop
+
+
+class AwaitInLoop(PythonRule):
+    """
+    ## What it does
+    Flags an `await` inside a `for` loop (or comprehension) whose iterations do not
+    depend on each other, so they run one after another for no reason.
+
+    ## Why is this bad?
+    Each iteration waits for the previous one's I/O. Ten calls of 100 ms take a
+    second in a loop and about 100 ms when run concurrently.
+
+    ## Example
+    ```python
+    results = []
+    for order_id in order_ids:
+        results.append(await process_order(order_id))
+    ```
+
+    ## Use instead
+    ```python
+    semaphore = asyncio.Semaphore(10)
+
+    async def limited(order_id):
+        async with semaphore:
+            return await process_order(order_id)
+
+    results = await asyncio.gather(*(limited(o) for o in order_ids))
+    ```
+
+    Not reported when an iteration depends on the previous one (pagination cursors,
+    accumulators), on retries and first-hit lookups that return or break, in
+    `async for` and `while` loops (streams, receive loops), when the loop paces
+    itself (`asyncio.sleep`, a limiter), for ordered stream/queue/lock operations,
+    and when the awaited call is a database query (that is PFL201).
+    """
+
+    code = "PFL301"
+    name = "await-in-loop"
+    summary = "independent awaits run one after another in a loop"
+    message = "await in a loop runs the iterations one at a time"
+    severity = "warning"
+    confidence = "medium"
+    base_cost = 3.0
+    fix_hint = "Run the iterations concurrently: asyncio.gather / TaskGroup, bounded with a Semaphore."
+    candidate = None
+
+    VALID = (
+        # cursor pagination: the next call needs this one's result
+        Valid("async def f(api):\n    cursor = None\n    for _ in range(1000):\n        page = await api.list(cursor=cursor)\n        cursor = page.next\n"),
+        Valid("async def f(api, ids):\n    token = None\n    for i in ids:\n        token = await api.step(i, token)\n"),
+        # retry that returns on success
+        Valid("async def f(client, url):\n    for attempt in range(5):\n        try:\n            return await client.get(url)\n        except OSError:\n            await asyncio.sleep(2 ** attempt)\n"),
+        # first-hit lookup
+        Valid("async def f(mirrors, name):\n    for m in mirrors:\n        hit = await m.lookup(name)\n        if hit:\n            return hit\n"),
+        # receive loop and async for
+        Valid("async def f(ws):\n    while True:\n        msg = await ws.receive_text()\n        handle(msg)\n"),
+        Valid("async def f(stream):\n    async for chunk in stream:\n        await handle(chunk)\n"),
+        # rate limiter
+        Valid("async def f(api, items):\n    for it in items:\n        await api.push(it)\n        await asyncio.sleep(0.1)\n"),
+        Valid("async def f(api, items, limiter):\n    for it in items:\n        async with limiter:\n            await api.push(it)\n"),
+        # ordered stream writes
+        Valid("async def f(ws, chunks):\n    for c in chunks:\n        await ws.send_bytes(c)\n"),
+        # a query: PFL201 reports it
+        Valid("async def f(db, ids):\n    for i in ids:\n        await db.fetch_one('SELECT a FROM t WHERE id = :i', {'i': i})\n"),
+        # gather already
+        Valid("async def f(ids):\n    return await asyncio.gather(*[process(i) for i in ids])\n"),
+        # nested sync def: not run in the loop
+        Valid("async def f(ids):\n    for i in ids:\n        async def g():\n            await process(i)\n        tasks.append(g)\n"),
+    )
+    INVALID = (
+        Invalid("async def f(order_ids):\n    results = []\n    for order_id in order_ids:\n        result = await process_order(order_id)\n        results.append(result)\n    return results\n", (4,)),
+        Invalid("async def f(client, urls):\n    return [await client.get(u) for u in urls]\n", (2,)),
+        Invalid("async def f(svc, users):\n    for u in users:\n        profile = await svc.profile(u.id)\n        await svc.score(u.id)\n", (3,)),
+    )
+
+    def __init__(self) -> None:
+        self.reported_loops: set[int] = set()
+
+    def visit_Await(self, node: cst.Await, ctx: Context) -> None:
+        if not ctx.in_async_function:
+            return
+        loop = multiplying_loop(ctx, ctx.knowledge, allow_while=False, allow_async_for=False)
+        if loop is None or loop is not ctx.loops[-1] or id(loop.node) in self.reported_loops:
+            return
+        if loop.kind not in ("for", "comp"):
+            return
+        awaited = node.expression
+        if isinstance(awaited, cst.Call) and _is_exempt_call(awaited, ctx):
+            return
+        if _paces_itself(loop) or _depends_on_previous_iteration(node, loop, ctx):
+            return
+        self.reported_loops.add(id(loop.node))
+        what = ctx.module.code_for_node(awaited.func) if isinstance(awaited, cst.Call) else "await"
+        ctx.report(self, node, f"`await {what}(...)` runs one iteration at a time in "
+                               f"`{describe_loop(loop, ctx)}`; the iterations are independent: "
+                               "run them concurrently (asyncio.gather / TaskGroup with a Semaphore)")
+
+
+def _is_exempt_call(call: cst.Call, ctx: Context) -> bool:
+    if classify_call(call, ctx) is not None:
+        return True  # a query: PFL201 / PFL203 territory
+    method = call_method_name(call) or ""
+    if method in kb.ORDERED_AWAIT_METHODS or dotted_name(call.func) in kb.RATE_LIMIT_CALLS:
+        return True
+    owner = (receiver_last_name(call) or "").lower()
+    return any(word in owner for word in kb.ORDERED_RECEIVER_WORDS)
+
+
+def _paces_itself(loop: LoopFrame) -> bool:
+    """The loop body sleeps or enters a limiter: sequential on purpose."""
+    if loop.body is None:
+        return False
+    for node in iter_subtree(loop.body):
+        if isinstance(node, cst.Call) and dotted_name(node.func) in kb.RATE_LIMIT_CALLS:
+            return True
+        if isinstance(node, cst.With) and node.asynchronous is not None:
+            for item in node.items:
+                name = (dotted_name(item.item.func) if isinstance(item.item, cst.Call)
+                        else dotted_name(item.item)) or ""
+                if any(word in name.lower() for word in kb.RATE_LIMIT_CONTEXT_WORDS):
+                    return True
+    return False
+
+
+def _depends_on_previous_iteration(node: cst.Await, loop: LoopFrame, ctx: Context) -> bool:
+    """The awaited expression reads a name the loop body rebinds (cursor, token, accumulator)."""
+    if loop.body is None:
+        return False
+    key = ("assigned", id(loop.body))
+    rebound = ctx.memo.get(key)
+    if rebound is None:
+        rebound = assigned_names(loop.body) - set(loop.targets)
+        if isinstance(loop.node, cst.CompFor):
+            rebound = set()
+        ctx.memo[key] = rebound
+    return bool(names_read(node.expression) & rebound)

@@ -1,0 +1,173 @@
+"""PFL401 quadratic-loop."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from perflint import knowledge as kb
+from perflint.context import Context, LoopFrame
+from perflint.cstutil import assigned_names, dotted_name, is_small_literal_collection, iter_subtree, names_read, unwrap_iterable
+from perflint.rulebase import Invalid, PythonRule, Valid
+
+# Methods on a collection that still walk that collection: ``d.items()``.
+_VIEW_METHODS = frozenset({"items", "values", "keys"})
+_SEARCH_OPERATORS = (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot, cst.In, cst.NotIn)
+
+
+class QuadraticLoop(PythonRule):
+    """
+    ## What it does
+    Flags a loop nested in another loop where both walk collections that grow with
+    the input and the inner loop searches for items matching the outer item.
+
+    ## Why is this bad?
+    The work is O(n x m): 1,000 x 1,000 items is a million comparisons, and 10x
+    the data costs 100x the time. It is the classic hidden cliff in matching,
+    de-duplication and "join in Python" code.
+
+    ## Example
+    ```python
+    for i, item in enumerate(items):
+        for j, other in enumerate(items):
+            if i != j and item == other:
+                duplicates.append(item)
+    ```
+
+    ## Use instead
+    ```python
+    seen, duplicates = set(), set()
+    for item in items:
+        if item in seen:
+            duplicates.add(item)
+        seen.add(item)
+    ```
+    Index the inner collection once (dict / set / `collections.Counter`) and look up.
+
+    Not reported: the inner loop walks the outer item's own children
+    (`for o in orders: for line in o.lines`), constant tuples, `range x range`
+    grids, adjacency lookups (`graph[node]`), and nested loops that do no
+    comparison between the two items.
+    """
+
+    code = "PFL401"
+    name = "quadratic-loop"
+    summary = "nested loops over two input-sized collections searching pairwise"
+    message = "nested loop searches pairwise: O(n*m)"
+    severity = "warning"
+    base_cost = 3.0
+    fix_hint = "Build a dict or set index of the inner collection once, then look items up."
+    candidate = None
+
+    VALID = (
+        Valid("def f(orders):\n    for o in orders:\n        for line in o.lines:\n            if line.sku == o.sku:\n                print(line)\n"),
+        Valid("def f(items):\n    for x in items:\n        for k in ('a', 'b', 'c'):\n            if x.kind == k:\n                print(x)\n"),
+        Valid("def f(n, grid):\n    for i in range(n):\n        for j in range(n):\n            if grid[i][j] == 0:\n                print(i, j)\n"),
+        Valid("def bfs(graph, start):\n    queue = [start]\n    for node in queue:\n        for nxt in graph[node]:\n            if nxt not in seen:\n                queue.append(nxt)\n"),
+        Valid("def f(rows, cols):\n    for r in rows:\n        for c in cols:\n            print(r, c)\n"),
+        Valid("def f(groups):\n    for g in groups:\n        members = g.members\n        for m in members:\n            if m.id == g.owner:\n                print(m)\n"),
+    )
+    INVALID = (
+        Invalid("def find_duplicates(items):\n    duplicates = []\n    for i, item in enumerate(items):\n        for j, other in enumerate(items):\n            if i != j and item == other:\n                duplicates.append(item)\n    return duplicates\n", (4,)),
+        Invalid("def f(users, orders):\n    for u in users:\n        if any(o.user_id == u.id for o in orders):\n            yield u\n", (3,)),
+        Invalid("def f(a, b):\n    return [x for x in a for y in b if x.key == y.key]\n", (2,)),
+        Invalid("def f(users, accounts):\n    for u in users:\n        matches = [a for a in accounts if a.email == u.email]\n", (3,)),
+    )
+
+    def visit_For(self, node: cst.For, ctx: Context) -> None:
+        if node.asynchronous is None:
+            self._check(node, node.target, node.iter, node.body, node, ctx)
+
+    def visit_CompFor(self, node: cst.CompFor, ctx: Context) -> None:
+        comprehension = ctx.parents[-1] if ctx.parents else None
+        if not isinstance(comprehension, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            return
+        first = comprehension.for_in is node
+        report_at: cst.CSTNode = node
+        if first:
+            report_at = comprehension
+            call = _consuming_call(ctx)
+            if call is not None:
+                report_at = call
+        self._check(node, node.target, node.iter, comprehension, report_at, ctx)
+
+    def _check(self, node: cst.CSTNode, target: cst.BaseExpression, iterable: cst.BaseExpression,
+               search_region: cst.CSTNode, report_at: cst.CSTNode, ctx: Context) -> None:
+        outer = _enclosing_sized_loop(ctx)
+        if outer is None or outer.iterable is None:
+            return
+        limit = ctx.config.small_literal_max
+        inner_collection = _collection(iterable, limit)
+        outer_collection = _collection(outer.iterable, limit)
+        if inner_collection is None or outer_collection is None:
+            return
+        # The inner loop walks something derived from the outer item: its children.
+        outer_bound = set(outer.targets) | _assigned_in(outer, ctx)
+        if names_read(inner_collection) & outer_bound:
+            return
+        inner_targets = _targets(target)
+        if not _compares_between(search_region, inner_targets, set(outer.targets)):
+            return
+        inner_text = " ".join(ctx.module.code_for_node(inner_collection).split())
+        outer_text = " ".join(ctx.module.code_for_node(outer_collection).split())
+        ctx.report(self, report_at,
+                   f"loop over `{inner_text[:40]}` inside the loop over `{outer_text[:40]}` "
+                   "compares items pairwise (O(n*m)); index one side in a dict/set and look up")
+
+
+def _enclosing_sized_loop(ctx: Context) -> LoopFrame | None:
+    """The nearest enclosing ``for`` / comprehension loop; ``while`` loops have no known size."""
+    if not ctx.loops:
+        return None
+    loop = ctx.loops[-1]
+    return loop if loop.kind in ("for", "comp", "async_for", "async_comp") else None
+
+
+def _collection(iterable: cst.BaseExpression, limit: int) -> cst.BaseExpression | None:
+    """The input-sized collection a loop walks, or None when it is bounded or unknown."""
+    if is_small_literal_collection(iterable, limit):
+        return None
+    node = unwrap_iterable(iterable, kb.ITERATION_WRAPPERS)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+            and node.func.attr.value in _VIEW_METHODS and not node.args:
+        node = node.func.value
+    if isinstance(node, (cst.Name, cst.Attribute)) and dotted_name(node) is not None:
+        return node
+    return None  # ranges, calls, subscripts (adjacency), literals: not a plain collection
+
+
+def _assigned_in(loop: LoopFrame, ctx: Context) -> set[str]:
+    if loop.body is None or isinstance(loop.node, cst.CompFor):
+        return set()
+    key = ("assigned", id(loop.body))
+    names = ctx.memo.get(key)
+    if names is None:
+        names = assigned_names(loop.body)
+        ctx.memo[key] = names
+    return set(names)
+
+
+def _targets(target: cst.BaseExpression) -> set[str]:
+    from perflint.cstutil import target_names
+
+    return target_names(target)
+
+
+def _compares_between(region: cst.CSTNode, inner: set[str], outer: set[str]) -> bool:
+    """A comparison that reads an inner-loop name on one side and an outer-loop name."""
+    for node in iter_subtree(region):
+        if isinstance(node, cst.Comparison) and any(
+                isinstance(target.operator, _SEARCH_OPERATORS) for target in node.comparisons):
+            names = names_read(node)
+            if names & inner and names & outer:
+                return True
+    return False
+
+
+def _consuming_call(ctx: Context) -> cst.Call | None:
+    """``any(...)`` / ``next(...)`` wrapping the comprehension being visited."""
+    if len(ctx.parents) >= 3 and isinstance(ctx.parents[-2], cst.Arg) \
+            and isinstance(ctx.parents[-3], cst.Call):
+        call = ctx.parents[-3]
+        if dotted_name(call.func) in kb.CONSUMING_FUNCTIONS and len(call.args) == 1:
+            return call
+    return None

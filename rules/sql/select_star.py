@@ -1,0 +1,67 @@
+"""PFL101 select-star."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from perflint.rulebase import Invalid, SqlHit, SqlRule, Valid
+from perflint.rules.sql.shape import top_level_selects
+
+
+class SelectStar(SqlRule):
+    """
+    ## What it does
+    Flags `SELECT *` and `t.*` in a query whose columns reach the application.
+
+    ## Why is this bad?
+    Every column travels over the wire and is decoded, including wide text/JSON
+    columns nobody reads; covering indexes cannot serve the query; and a column
+    added to the table later silently changes what the code receives.
+
+    ## Example
+    ```python
+    cur.execute("SELECT * FROM users WHERE email = %s", (email,))
+    ```
+
+    ## Use instead
+    ```python
+    cur.execute("SELECT id, name, email FROM users WHERE email = %s", (email,))
+    ```
+
+    `COUNT(*)`, `EXISTS (SELECT * ...)` and a star inside a CTE or subquery whose
+    outer query names its columns are not reported.
+    """
+
+    code = "PFL101"
+    name = "select-star"
+    summary = "SELECT * sends every column to the application"
+    message = "`SELECT *` returns every column; name the columns the code uses"
+    severity = "warning"
+    base_cost = 2.0
+    fix_hint = "List the needed columns explicitly."
+
+    VALID = (
+        Valid('cur.execute("SELECT COUNT(*) FROM users WHERE active")\n'),
+        Valid('cur.execute("SELECT id FROM users u WHERE EXISTS (SELECT * FROM orders o WHERE o.user_id = u.id)")\n'),
+        Valid('cur.execute("WITH recent AS (SELECT * FROM orders) SELECT id, total FROM recent WHERE id = %s", (1,))\n'),
+        Valid('cur.execute("SELECT id, total FROM (SELECT * FROM orders) AS o WHERE o.id = %s", (1,))\n'),
+        Valid("SELECT id, name FROM users WHERE id = 1;\n", "query.sql"),
+        Valid('label = "SELECT * FROM users"  # never executed: not SQL perflint checks\n'),
+    )
+    INVALID = (
+        Invalid('cur.execute("SELECT * FROM users WHERE id = %s", (1,))\n', (1,)),
+        Invalid('def f(db):\n    return db.fetch_all(\n        "SELECT u.* FROM users u WHERE u.id = :id"\n    )\n', (3,)),
+        Invalid('QUERY = """\n    SELECT *\n    FROM users WHERE id = ?\n"""\n\ndef f(c):\n    c.execute(QUERY, (1,))\n', (1,)),
+        Invalid("-- users\nSELECT *\nFROM users WHERE id = 1;\n", (2,), "query.sql"),
+        Invalid('cur.execute("SELECT id FROM a WHERE id = 1 UNION SELECT * FROM b WHERE id = 2")\n', (1,)),
+    )
+
+    def check(self, statement: exp.Expression) -> Iterator[SqlHit]:
+        for select in top_level_selects(statement):
+            for projection in select.expressions:
+                if isinstance(projection, exp.Star) or (
+                        isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)):
+                    yield SqlHit(self.message, "*")
+                    return

@@ -1,0 +1,86 @@
+"""PFL110 unbounded-select."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from perflint.rulebase import Invalid, SqlHit, SqlRule, Valid
+from perflint.rules.sql.shape import is_aggregate_only, top_level_selects
+
+# Predicates that bound the rows a query returns (an equality, a range, a set or a pattern).
+_BOUNDING_PREDICATES = (exp.EQ, exp.NullSafeEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between,
+                        exp.In, exp.Like, exp.ILike, exp.Exists)
+
+
+class UnboundedSelect(SqlRule):
+    """
+    ## What it does
+    Flags a row-returning `SELECT ... FROM` with no `LIMIT`/`FETCH FIRST`/`TOP` and no
+    comparison at all in its `WHERE` clause: it returns the whole table (or join).
+
+    ## Why is this bad?
+    The result grows with the table. What takes 5 ms in development takes seconds,
+    and gigabytes of memory in the application, once the table has a few million
+    rows; it is the usual cause of endpoints that slowly get slower.
+
+    ## Example
+    ```python
+    products = await db.fetch_all("SELECT id, name FROM products")
+    ```
+
+    ## Use instead
+    ```python
+    products = await db.fetch_all(
+        "SELECT id, name FROM products WHERE id > :after ORDER BY id LIMIT :size",
+        {"after": after, "size": 50},
+    )
+    ```
+
+    Aggregates without `GROUP BY` (one row), subqueries, and any query with an
+    equality, range, `IN`, `LIKE` or `EXISTS` test in `WHERE` are not reported.
+    """
+
+    code = "PFL110"
+    name = "unbounded-select"
+    summary = "SELECT with neither LIMIT nor a WHERE filter returns the whole table"
+    message = "query returns every row of the table (no LIMIT and no WHERE filter); paginate or filter it"
+    severity = "warning"
+    base_cost = 2.0
+    fix_hint = "Add LIMIT with keyset pagination, or a WHERE filter that bounds the rows."
+
+    VALID = (
+        Valid('cur.execute("SELECT COUNT(*) FROM orders")\n'),
+        Valid('cur.execute("SELECT id, name FROM products ORDER BY id LIMIT %s OFFSET %s", (20, 0))\n'),
+        Valid('cur.execute("SELECT id FROM users WHERE email = %s", (email,))\n'),
+        Valid('cur.execute("SELECT id FROM orders WHERE created_at > NOW() - INTERVAL \'7 days\'")\n'),
+        Valid('cur.execute("SELECT id FROM t WHERE id IN (SELECT id FROM u) ")\n'),
+        Valid('cur.execute("SELECT 1")\n'),
+        Valid("SELECT id FROM products FETCH FIRST 10 ROWS ONLY;\n", "q.sql"),
+        Valid('cur.execute("UPDATE orders SET status = %s WHERE id = %s", ("x", 1))\n'),
+    )
+    INVALID = (
+        Invalid('cur.execute("SELECT id, name FROM products")\n', (1,)),
+        Invalid('cur.execute("SELECT id FROM users WHERE deleted_at IS NULL")\n', (1,)),
+        Invalid("SELECT category, COUNT(*)\nFROM products GROUP BY category;\n", (1,), "q.sql"),
+        Invalid('def f(db):\n    sql = (\n        "SELECT u.id, p.title "\n        "FROM users u JOIN posts p ON p.user_id = u.id"\n    )\n    return db.fetch_all(sql)\n', (3,)),
+    )
+
+    def check(self, statement: exp.Expression) -> Iterator[SqlHit]:
+        for select in top_level_selects(statement):
+            if _is_unbounded(select):
+                yield SqlHit(self.message)
+                return
+
+
+def _is_unbounded(select: exp.Select) -> bool:
+    # sqlglot >= 28 keys the FROM clause as "from_", older releases as "from".
+    if not (select.args.get("from_") or select.args.get("from")):
+        return False
+    if select.args.get("limit") or select.args.get("fetch") or select.args.get("top"):
+        return False
+    if is_aggregate_only(select):
+        return False
+    where = select.args.get("where")
+    return where is None or where.find(*_BOUNDING_PREDICATES) is None
