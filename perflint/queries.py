@@ -21,6 +21,8 @@ class QueryCall:
     is_batch: bool
     sql_text: str | None = None
     sql_node: cst.BaseExpression | None = None
+    # The expression passed as SQL when its text could not be seen (a variable, a call).
+    opaque_sql: cst.BaseExpression | None = None
 
 
 def _sql_argument(call: cst.Call) -> cst.BaseExpression | None:
@@ -98,7 +100,7 @@ def _classify(call: cst.Call, ctx: Context) -> QueryCall | None:
             # A sink fed something that is plainly not SQL (a URL, a literal word) is not a query.
             if argument is not None and isinstance(argument, cst.SimpleString):
                 return None
-            return QueryCall("sql", False, method in kb.BATCH_METHODS)
+            return QueryCall("sql", False, method in kb.BATCH_METHODS, opaque_sql=argument)
     return _classify_orm(call, method, ctx)
 
 

@@ -147,8 +147,13 @@ class SqlParseError(Exception):
 @lru_cache(maxsize=4096)
 def parse_statements(text: str, dialect: str) -> tuple[exp.Expression, ...]:
     """Parse (normalised) SQL into statements; raises SqlParseError, never anything else."""
+    import logging
+
     import sqlglot
     from sqlglot.errors import SqlglotError
+
+    # sqlglot logs "unsupported syntax, falling back to Command" for DDL it does not model.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
     try:
         parsed = sqlglot.parse(normalise_placeholders(text), read=dialect)

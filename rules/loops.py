@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import is_small_literal_collection, loop_exits_early
+from perflint.cstutil import assigned_names, is_small_literal_collection, loop_exits_early
 from perflint.knowledge import Knowledge
 
 _MAX_DESCRIPTION = 60
@@ -51,3 +51,19 @@ def describe_loop(loop: LoopFrame, ctx: Context) -> str:
         text = "while loop"
     text = " ".join(text.split())
     return text if len(text) <= _MAX_DESCRIPTION else text[: _MAX_DESCRIPTION - 3] + "..."
+
+
+def loop_bound_names(ctx: Context) -> set[str]:
+    """Names that change per iteration of any enclosing loop: the targets, and names
+    the loop bodies assign."""
+    names: set[str] = set()
+    for loop in ctx.loops:
+        names |= loop.targets
+        if loop.body is not None and not isinstance(loop.node, cst.CompFor):
+            key = ("assigned", id(loop.body))
+            assigned = ctx.memo.get(key)
+            if assigned is None:
+                assigned = assigned_names(loop.body)
+                ctx.memo[key] = assigned
+            names |= assigned
+    return names

@@ -77,7 +77,9 @@ class AwaitInLoop(PythonRule):
         Valid("async def f(db, ids):\n    for i in ids:\n        await db.fetch_one('SELECT a FROM t WHERE id = :i', {'i': i})\n"),
         # gather already
         Valid("async def f(ids):\n    return await asyncio.gather(*[process(i) for i in ids])\n"),
-        # nested sync def: not run in the loop
+        # waiting for tasks that already run concurrently
+        Valid("async def f(tasks):\n    for task in tasks:\n        await task\n"),
+        # nested def: not run in the loop
         Valid("async def f(ids):\n    for i in ids:\n        async def g():\n            await process(i)\n        tasks.append(g)\n"),
     )
     INVALID = (
@@ -98,12 +100,13 @@ class AwaitInLoop(PythonRule):
         if loop.kind not in ("for", "comp"):
             return
         awaited = node.expression
-        if isinstance(awaited, cst.Call) and _is_exempt_call(awaited, ctx):
+        # ``await task`` / ``await future`` waits for work already started concurrently.
+        if not isinstance(awaited, cst.Call) or _is_exempt_call(awaited, ctx):
             return
         if _paces_itself(loop) or _depends_on_previous_iteration(node, loop, ctx):
             return
         self.reported_loops.add(id(loop.node))
-        what = ctx.module.code_for_node(awaited.func) if isinstance(awaited, cst.Call) else "await"
+        what = " ".join(ctx.module.code_for_node(awaited.func).split())
         ctx.report(self, node, f"`await {what}(...)` runs one iteration at a time in "
                                f"`{describe_loop(loop, ctx)}`; the iterations are independent: "
                                "run them concurrently (asyncio.gather / TaskGroup with a Semaphore)")

@@ -6,12 +6,14 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import assigned_names, dotted_name, is_small_literal_collection, iter_subtree, names_read, unwrap_iterable
+from perflint.cstutil import dotted_name, is_small_literal_collection, iter_subtree, names_read, unwrap_iterable
 from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rules.loops import loop_bound_names
 
 # Methods on a collection that still walk that collection: ``d.items()``.
 _VIEW_METHODS = frozenset({"items", "values", "keys"})
-_SEARCH_OPERATORS = (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot, cst.In, cst.NotIn)
+# Pairwise comparisons. ``in`` is left out: ``x in container`` is a lookup (or PFL402).
+_SEARCH_OPERATORS = (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)
 
 
 class QuadraticLoop(PythonRule):
@@ -63,6 +65,10 @@ class QuadraticLoop(PythonRule):
         Valid("def f(items):\n    for x in items:\n        for k in ('a', 'b', 'c'):\n            if x.kind == k:\n                print(x)\n"),
         Valid("def f(n, grid):\n    for i in range(n):\n        for j in range(n):\n            if grid[i][j] == 0:\n                print(i, j)\n"),
         Valid("def bfs(graph, start):\n    queue = [start]\n    for node in queue:\n        for nxt in graph[node]:\n            if nxt not in seen:\n                queue.append(nxt)\n"),
+        # lookups in a container, not a pairwise search
+        Valid("def f(forms, fields):\n    for form in forms:\n        data = [x for x in fields if x in form.cleaned_data]\n"),
+        # the inner collection comes from a loop further out
+        Valid("def f(routes):\n    for route, defaults in routes:\n        for part in route.parts:\n            for k, v in defaults.items():\n                if k == part:\n                    print(v)\n"),
         Valid("def f(rows, cols):\n    for r in rows:\n        for c in cols:\n            print(r, c)\n"),
         Valid("def f(groups):\n    for g in groups:\n        members = g.members\n        for m in members:\n            if m.id == g.owner:\n                print(m)\n"),
     )
@@ -100,9 +106,8 @@ class QuadraticLoop(PythonRule):
         outer_collection = _collection(outer.iterable, limit)
         if inner_collection is None or outer_collection is None:
             return
-        # The inner loop walks something derived from the outer item: its children.
-        outer_bound = set(outer.targets) | _assigned_in(outer, ctx)
-        if names_read(inner_collection) & outer_bound:
+        # The inner loop walks something derived from an outer item: its children.
+        if names_read(inner_collection) & loop_bound_names(ctx):
             return
         inner_targets = _targets(target)
         if not _compares_between(search_region, inner_targets, set(outer.targets)):
@@ -133,17 +138,6 @@ def _collection(iterable: cst.BaseExpression, limit: int) -> cst.BaseExpression 
     if isinstance(node, (cst.Name, cst.Attribute)) and dotted_name(node) is not None:
         return node
     return None  # ranges, calls, subscripts (adjacency), literals: not a plain collection
-
-
-def _assigned_in(loop: LoopFrame, ctx: Context) -> set[str]:
-    if loop.body is None or isinstance(loop.node, cst.CompFor):
-        return set()
-    key = ("assigned", id(loop.body))
-    names = ctx.memo.get(key)
-    if names is None:
-        names = assigned_names(loop.body)
-        ctx.memo[key] = names
-    return set(names)
 
 
 def _targets(target: cst.BaseExpression) -> set[str]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import libcst as cst
 
 from perflint.context import Context, LoopFrame
+from perflint.cstutil import names_read
 from perflint.queries import classify_call, iterates_queryset
 from perflint.rulebase import Invalid, PythonRule, Valid
-from perflint.rules.loops import describe_loop, multiplying_loop
+from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 
 class NPlusOne(PythonRule):
@@ -71,6 +72,9 @@ class NPlusOne(PythonRule):
         # Django write and a small retry loop
         Valid("def f(users):\n    for u in users:\n        Profile.objects.create(user=u)\n"),
         Valid("def f(cur):\n    for attempt in range(3):\n        cur.execute('SELECT 1 FROM t WHERE id = 1')\n"),
+        # a list of different statements run in order (a script), not one query per row
+        Valid("def f(cursor, statements):\n    for sql in statements:\n        cursor.execute(sql)\n"),
+        Valid("def f(cursor, plan):\n    for sql, params in plan:\n        stmt = sql.strip()\n        cursor.execute(stmt, params)\n"),
     )
     INVALID = (
         Invalid("async def f(db, users):\n    for user in users:\n        user['posts'] = await db.fetch_all(\n            'SELECT id FROM posts WHERE user_id = :u', {'u': user['id']})\n", (3,)),
@@ -88,6 +92,10 @@ class NPlusOne(PythonRule):
             return
         query = classify_call(node, ctx)
         if query is None or query.is_write or query.is_batch:
+            return
+        if query.opaque_sql is not None and names_read(query.opaque_sql) & loop_bound_names(ctx):
+            # ``for sql in statements: cursor.execute(sql)``: a different statement each
+            # time (a migration, a script), not the same query repeated per row.
             return
         self._report(node, loop, ctx, "query")
 
