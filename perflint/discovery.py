@@ -124,10 +124,12 @@ class Discoverer:
         self.cwd = cwd
 
     def _excluded(self, path: Path) -> bool:
+        """A pattern matches an entry's name or its path relative to the working directory.
+        The walk does not enter excluded directories; a path given explicitly that lies
+        inside one is still checked (as ruff and flake8 do)."""
         relative = display_path(path, self.cwd)
         for pattern in self.excludes:
-            if fnmatch.fnmatch(path.name, pattern) or fnmatch.fnmatch(relative, pattern) \
-                    or fnmatch.fnmatch(relative, pattern + "/*"):
+            if fnmatch.fnmatch(path.name, pattern) or fnmatch.fnmatch(relative, pattern):
                 return True
         return False
 

@@ -29,8 +29,22 @@ def _node_id(module: str, qualname: str) -> str:
     return f"{module}.{qualname}" if module else qualname
 
 
+def _module_tails(summaries: list[FileSummary]) -> dict[str, str]:
+    """Every dotted tail of every module name -> the module, when unambiguous. Imports
+    are written relative to the project's source root (``repositories.catalog``), while
+    paths give ``fixtures.shop.repositories.catalog``."""
+    tails: dict[str, str | None] = {}
+    for summary in summaries:
+        parts = summary.module.split(".")
+        for start in range(len(parts)):
+            tail = ".".join(parts[start:])
+            tails[tail] = summary.module if tails.get(tail, summary.module) == summary.module else None
+    return {tail: module for tail, module in tails.items() if module is not None}
+
+
 def build_call_graph(summaries: list[FileSummary]) -> nx.DiGraph:
     graph = nx.DiGraph()
+    tails = _module_tails(summaries)
     for summary in summaries:
         for function in summary.functions:
             graph.add_node(_node_id(summary.module, function.qualname), entry=function.entry,
@@ -39,7 +53,7 @@ def build_call_graph(summaries: list[FileSummary]) -> nx.DiGraph:
         for function in summary.functions:
             caller = _node_id(summary.module, function.qualname)
             for call in function.calls:
-                callee = _resolve(call.callee, summary, function.qualname, graph)
+                callee = _resolve(call.callee, summary, function.qualname, graph, tails)
                 if callee is None or callee == caller:
                     continue
                 previous = graph.get_edge_data(caller, callee)
@@ -48,7 +62,8 @@ def build_call_graph(summaries: list[FileSummary]) -> nx.DiGraph:
     return graph
 
 
-def _resolve(callee: str, summary: FileSummary, qualname: str, graph: nx.DiGraph) -> str | None:
+def _resolve(callee: str, summary: FileSummary, qualname: str, graph: nx.DiGraph,
+             tails: dict[str, str]) -> str | None:
     head, _, rest = callee.partition(".")
     candidates: list[str] = []
     if head in ("self", "cls") and rest and "." not in rest:
@@ -66,6 +81,9 @@ def _resolve(callee: str, summary: FileSummary, qualname: str, graph: nx.DiGraph
     for candidate in candidates:
         if candidate in graph:
             return candidate
+        module, _, name = candidate.rpartition(".")
+        if module in tails and f"{tails[module]}.{name}" in graph:
+            return f"{tails[module]}.{name}"
     return None
 
 

@@ -1,0 +1,50 @@
+"""flake8 plugin (entry point ``PFL`` in ``flake8.extension``).
+
+flake8 hands over the file's lines; perflint parses them once with LibCST and runs
+the same per-file rules as ``perflint check``. flake8 does the selecting, ignoring
+and ``# noqa`` handling of its own on top."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from perflint import __version__
+
+
+@lru_cache(maxsize=1)
+def _setup() -> tuple[Any, Any]:
+    from perflint.config import ConfigError, Config, load_config
+    from perflint.rulepack import RulePack
+
+    try:
+        config = load_config(start=Path.cwd())
+    except ConfigError:
+        config = Config()  # flake8 reports its own config problems; ours show in `perflint check`
+    return config, RulePack.for_codes(config.enabled_codes())
+
+
+class PerflintChecker:
+    name = "perflint"
+    version = __version__
+
+    def __init__(self, tree: Any, filename: str, lines: list[str]) -> None:
+        # ``tree`` is requested only because flake8 requires plugins to take it or
+        # ``logical_line``/``physical_line``; perflint reads the lines with LibCST.
+        self.filename = filename
+        self.lines = lines
+
+    def run(self) -> Iterator[tuple[int, int, str, type]]:
+        from perflint.analyze import analyze_bytes
+
+        config, pack = _setup()
+        source = "".join(self.lines).encode("utf-8")
+        try:
+            result = analyze_bytes(self.filename, source, config, pack)
+        except Exception as error:  # never take flake8 down with us
+            yield 1, 0, f"PFL901 perflint internal error: {type(error).__name__}: {error}", type(self)
+            return
+        for finding in result.findings:
+            yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
