@@ -3,7 +3,9 @@ of (path, bytes, config): never imports or executes the analysed code."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import tokenize
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,19 +23,30 @@ from perflint.suppression import suppressed
 class FileResult:
     path: str
     findings: list[Finding] = field(default_factory=list)
-    summary: FileSummary | None = None
+    summary_data: dict[str, Any] | None = None  # FileSummary as JSON; built only when needed
+    summary_hash: str = ""  # identifies the summary: equal hashes, equal call graph
+
+    @property
+    def summary(self) -> FileSummary | None:
+        return FileSummary.from_json(self.summary_data) if self.summary_data else None
+
+    def set_summary(self, summary: FileSummary) -> None:
+        self.summary_data = summary.to_json()
+        canonical = json.dumps(self.summary_data, sort_keys=True, separators=(",", ":"))
+        self.summary_hash = hashlib.sha256(canonical.encode()).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "findings": [f.to_json() for f in self.findings],
-            "summary": self.summary.to_json() if self.summary else None,
+            "summary": self.summary_data,
+            "summary_hash": self.summary_hash,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileResult:
-        summary = FileSummary.from_json(data["summary"]) if data.get("summary") else None
-        return cls(data["path"], [Finding.from_json(f) for f in data["findings"]], summary)
+        return cls(data["path"], [Finding.from_json(f) for f in data["findings"]],
+                   data.get("summary"), data.get("summary_hash", ""))
 
 
 def decode_source(data: bytes) -> str:
@@ -55,6 +68,7 @@ def make_finding(code: str, message: str, path: str, line: int, column: int,
     return Finding(
         code=code, name=cls.name, message=message, severity=cls.severity,
         confidence=extra.pop("confidence", cls.confidence), path=path, line=line, column=column,
+        base_cost=cls.base_cost,
         end_line=end_line if end_line is not None else line,
         end_column=end_column if end_column is not None else column,
         fix_hint=cls.fix_hint, **extra,

@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from perflint.config import Config
     from perflint.knowledge import Knowledge
     from perflint.rulebase import Rule
-    from perflint.summary import SummaryBuilder
+    from perflint.summary_builder import SummaryBuilder
 
 
 @dataclass

@@ -37,6 +37,7 @@ class Finding:
     # Qualified name of the enclosing function ("" at module level); used by ranking.
     function: str = ""
     loop_depth: int = 0
+    base_cost: float = 1.0
 
     def sort_key_location(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)

@@ -16,7 +16,7 @@ from perflint.positions import node_spans
 from perflint.queries import classify_call, sql_of_call
 from perflint.rulepack import RulePack
 from perflint.sqlcheck import check_sql
-from perflint.summary import SummaryBuilder
+from perflint.summary_builder import SummaryBuilder
 from perflint.traversal import Dispatcher, Walker
 
 PARSE_ERROR = "PFL901"
@@ -93,7 +93,7 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
         return result
 
     dialect = config.dialect or ctx.dialect_hint or "postgres"
-    sql_rules = pack.sql_rules()
+    sql_rules = pack.sql_rules() if collector.sql_uses else []
     sql_reports: list[tuple[str, str, cst.CSTNode, str, int]] = []
     for text_sql, literal, function, depth in collector.sql_uses.values():
         for code, message in check_sql(text_sql, dialect, sql_rules, pack.codes):
@@ -115,5 +115,5 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
                                      span.end_line, span.end_column + 1, function=function,
                                      loop_depth=depth))
     result.findings = finish(path, text, findings)
-    result.summary = builder.summary
+    result.set_summary(builder.summary)
     return result

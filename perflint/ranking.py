@@ -11,9 +11,9 @@ from perflint.summary import module_name_for
 ENTRY_LABELS = {"handler": "request handler", "task": "background task", "cli": "CLI command"}
 
 
-def score_findings(findings: list[Finding], heat: dict[str, Heat], base_costs: dict[str, float]) -> None:
+def score_findings(findings: list[Finding], heat: dict[str, Heat]) -> None:
     for finding in findings:
-        base = base_costs.get(finding.code, 1.0)
+        base = finding.base_cost
         reasons = [f"base cost {base:g} ({finding.name})"]
         node = f"{module_name_for(finding.path)}.{finding.function}" if finding.function else ""
         function_heat = heat.get(node, Heat())

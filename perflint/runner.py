@@ -4,11 +4,12 @@ a process pool) -> project graph -> rank -> filter -> sort. Reporters format the
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -162,21 +163,32 @@ def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Conf
             cache.put("file", key, output["result"])
 
     findings = [finding for result in results if result for finding in result.findings]
-    summaries = [result.summary for result in results if result and result.summary]
-    _rank(findings, summaries)
+    _rank(findings, [result for result in results if result], cache)
     return findings, errors
 
 
-def _rank(findings: list[Finding], summaries: list[Any]) -> None:
+def _rank(findings: list[Finding], results: list[FileResult], cache: ResultCache | None) -> None:
+    """Score findings by the heat of their functions. The heat depends only on the
+    summaries, so an edit that leaves every summary as it was (a comment, a literal,
+    a loop body) reuses the cached heat instead of rebuilding the call graph."""
     if not findings:
         return
-    from perflint.graph import build_call_graph, compute_heat
+    from perflint.graph import Heat
     from perflint.ranking import score_findings
-    from perflint.registry import rule_class
 
-    heat = compute_heat(build_call_graph(summaries))
-    base_costs = {code: rule_class(code).base_cost for code in {f.code for f in findings}}
-    score_findings(findings, heat, base_costs)
+    graph_key = hashlib.sha256(
+        "\n".join(r.summary_hash for r in results if r.summary_hash).encode()).hexdigest()
+    cached = cache.get("heat", graph_key) if cache else None
+    if cached is not None:
+        heat = {node: Heat(**value) for node, value in cached.items()}
+    else:
+        from perflint.graph import build_call_graph, compute_heat
+
+        summaries = [summary for r in results if (summary := r.summary) is not None]
+        heat = compute_heat(build_call_graph(summaries))
+        if cache:
+            cache.put("heat", graph_key, {node: asdict(value) for node, value in heat.items()})
+    score_findings(findings, heat)
 
 
 def _filter(findings: list[Finding], config: Config) -> list[Finding]:

@@ -1,17 +1,12 @@
-"""FileSummary: the per-file facts the project phase needs (JSON-safe plain data)."""
+"""FileSummary: the per-file facts the project phase needs (JSON-safe plain data).
+
+No LibCST here: warm runs load summaries from the cache without the parser."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import libcst as cst
-
-from perflint.cstutil import dotted_name
-from perflint.knowledge import VIEW_BASE_SUFFIXES, VIEW_METHODS, entry_kind
-
-if TYPE_CHECKING:  # pragma: no cover
-    from perflint.context import Context, Frame
 
 
 @dataclass
@@ -55,78 +50,3 @@ def module_name_for(path: str) -> str:
     if name.endswith(".__init__"):
         name = name[: -len(".__init__")]
     return name
-
-
-class SummaryBuilder:
-    """Collects a FileSummary during the traversal (called by the walker)."""
-
-    def __init__(self, path: str) -> None:
-        self.summary = FileSummary(path, module_name_for(path))
-        self._functions: list[FunctionSummary] = []
-        self._view_classes: list[bool] = []
-
-    def enter_function(self, frame: Frame, ctx: Context) -> None:
-        entry = entry_kind(frame.decorators)
-        if entry is None and self._view_classes and self._view_classes[-1] \
-                and frame.name in VIEW_METHODS:
-            entry = "handler"
-        function = FunctionSummary(frame.qualname, frame.is_async, entry)
-        self.summary.functions.append(function)
-        self._functions.append(function)
-
-    def leave_function(self) -> None:
-        self._functions.pop()
-
-    def enter_class(self, node: cst.ClassDef, ctx: Context) -> None:
-        bases = [dotted_name(arg.value) or "" for arg in node.bases]
-        self._view_classes.append(any(b.endswith(VIEW_BASE_SUFFIXES) for b in bases))
-
-    def leave_class(self) -> None:
-        self._view_classes.pop()
-
-    def add_import(self, node: cst.CSTNode, ctx: Context) -> None:
-        imports = self.summary.imports
-        if isinstance(node, cst.Import):
-            for alias in node.names:
-                origin = dotted_name(alias.name) or ""
-                local = (alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name)
-                         else origin.split(".")[0])
-                imports[local] = origin if alias.asname else local
-        elif isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
-            base = dotted_name(node.module) if node.module else ""
-            if node.relative:
-                # ``from . import x`` in a.b.c means a.b; in a/b/__init__.py it means a.b.
-                drop = len(node.relative) - (1 if self.summary.path.endswith("__init__.py") else 0)
-                package = self.summary.module
-                for _ in range(drop):
-                    package = package.rpartition(".")[0]
-                base = f"{package}.{base}" if base and package else (base or package)
-            for alias in node.names:
-                name = dotted_name(alias.name) or ""
-                local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
-                imports[local] = f"{base}.{name}" if base else name
-        ctx.dialect_hint = ctx.dialect_hint or _dialect_from_imports(imports)
-
-    def add_call(self, callee: str, loop_depth: int) -> None:
-        if self._functions:
-            self._functions[-1].calls.append(CallSite(callee, loop_depth))
-
-    def mark_query(self) -> None:
-        if self._functions:
-            self._functions[-1].queries = True
-
-
-_DRIVER_DIALECTS = {
-    "sqlite3": "sqlite", "aiosqlite": "sqlite", "pymysql": "mysql", "MySQLdb": "mysql",
-    "aiomysql": "mysql", "mysql": "mysql", "asyncmy": "mysql", "psycopg2": "postgres",
-    "psycopg": "postgres", "asyncpg": "postgres", "pyodbc": "tsql", "cx_Oracle": "oracle",
-    "oracledb": "oracle", "duckdb": "duckdb", "snowflake": "snowflake",
-}
-
-
-def _dialect_from_imports(imports: dict[str, str]) -> str | None:
-    for origin in imports.values():
-        dialect = _DRIVER_DIALECTS.get(origin.split(".")[0])
-        if dialect:
-            return dialect
-    return None
