@@ -18,6 +18,18 @@ LEAF_TYPES: tuple[type[cst.CSTNode], ...] = (
     cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.Pass, cst.Annotation, cst.Ellipsis,
 )
 _FIELDS: dict[type, tuple[str, ...]] = {}
+# type -> "walk this value": isinstance() against LibCST's ABC-based classes is slow
+# enough to matter on the hot path, so the answer is cached per concrete type.
+_WALKABLE: dict[type, bool] = {}
+
+
+def walkable(value: object) -> bool:
+    kind = type(value)
+    answer = _WALKABLE.get(kind)
+    if answer is None:
+        answer = issubclass(kind, cst.CSTNode) and not issubclass(kind, LEAF_TYPES)
+        _WALKABLE[kind] = answer
+    return answer
 
 
 def child_fields(cls: type) -> tuple[str, ...]:
@@ -36,13 +48,13 @@ def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Direct meaningful children in source order, skipping whitespace and leaves."""
     for name in child_fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            if not isinstance(value, LEAF_TYPES):
-                yield value
-        elif type(value) is tuple or type(value) is list:
+        kind = type(value)
+        if kind is tuple or kind is list:
             for item in value:
-                if isinstance(item, cst.CSTNode) and not isinstance(item, LEAF_TYPES):
+                if walkable(item):
                     yield item
+        elif walkable(value):
+            yield value
 
 
 def iter_subtree(node: cst.CSTNode, *, into_functions: bool = False) -> Iterator[cst.CSTNode]:
@@ -184,8 +196,11 @@ def is_small_literal_collection(node: cst.BaseExpression, limit: int) -> bool:
 
 def loop_exits_early(body: cst.CSTNode) -> bool:
     """True when a loop's body can leave the loop on a hit: a ``return`` anywhere (outside
-    nested defs) or a ``break`` that belongs to this loop (not to a nested one). A
-    ``raise`` does not count: failing on a bad row still runs the query per row."""
+    nested defs) or a ``break`` that belongs to this loop (not to a nested one), or a
+    ``raise`` that every iteration reaches (the body runs once). A conditional ``raise``
+    does not count: failing on a bad row still runs the query per row."""
+    if _raises_unconditionally(body):
+        return True
     stack = list(iter_children(body))
     while stack:
         current = stack.pop()
@@ -199,6 +214,86 @@ def loop_exits_early(body: cst.CSTNode) -> bool:
             continue
         stack.extend(iter_children(current))
     return False
+
+
+def _raises_unconditionally(body: cst.CSTNode) -> bool:
+    """A ``raise`` statement at the top level of the loop body with no ``continue`` that
+    could skip it: the first iteration always ends the loop."""
+    statements = getattr(body, "body", ())
+    small: list[cst.CSTNode] = []
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            small.extend(statement.body)
+        elif isinstance(statement, cst.BaseSmallStatement):
+            small.append(statement)
+    if not any(isinstance(s, cst.Raise) for s in small):
+        return False
+    stack = list(iter_children(body))
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Continue):
+            return False
+        if isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.For, cst.While)):
+            continue  # a continue in a nested loop belongs to that loop
+        stack.extend(iter_children(current))
+    return True
+
+
+def mutated_names(node: cst.CSTNode) -> set[str]:
+    """Names whose object the code below ``node`` changes in place: ``x.append(...)``,
+    ``x.add(...)``, ``x[k] = v``, ``x.attr = v`` (outside nested functions)."""
+    names: set[str] = set()
+    for sub in iter_subtree(node):
+        if isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute) \
+                and sub.func.attr.value in MUTATING_METHODS and isinstance(sub.func.value, cst.Name):
+            names.add(sub.func.value.value)
+        elif isinstance(sub, (cst.AssignTarget, cst.AugAssign)):
+            target = sub.target
+            if isinstance(target, (cst.Subscript, cst.Attribute)) and isinstance(target.value, cst.Name):
+                names.add(target.value.value)
+    return names
+
+
+MUTATING_METHODS: frozenset[str] = frozenset(
+    {"append", "add", "extend", "update", "insert", "remove", "discard", "pop", "popitem",
+     "clear", "setdefault", "appendleft", "extendleft", "popleft", "difference_update",
+     "intersection_update", "symmetric_difference_update"}
+)
+
+
+def single_binding(scope: cst.CSTNode, name: str) -> cst.BaseExpression | None:
+    """The value of ``name = <value>`` when that is the only binding of ``name`` in
+    ``scope`` (outside nested functions and classes) and the object is never changed in
+    place there; else None."""
+    value: cst.BaseExpression | None = None
+    count = 0
+    for sub in iter_subtree(scope):
+        if isinstance(sub, cst.Assign):
+            for target in sub.targets:
+                if name in target_names(target.target):
+                    count += 1
+                    value = sub.value if isinstance(target.target, cst.Name) else None
+        elif isinstance(sub, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor)):
+            if name in target_names(sub.target):
+                count += 1
+        elif isinstance(sub, cst.WithItem) and sub.asname is not None:
+            if name in target_names(sub.asname.name):
+                count += 1
+        elif isinstance(sub, (cst.Global, cst.Nonlocal)):
+            if any(n.name.value == name for n in sub.names):
+                return None
+        elif isinstance(sub, (cst.Import, cst.ImportFrom)):
+            count += 0 if isinstance(sub.names, cst.ImportStar) else sum(
+                1 for alias in sub.names
+                if (alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name)
+                    else (dotted_name(alias.name) or "").split(".")[0]) == name)
+        if count > 1:
+            return None
+    if count != 1 or value is None:
+        return None
+    if name in mutated_names(scope):
+        return None
+    return value
 
 
 def unwrap_iterable(node: cst.BaseExpression, wrappers: frozenset[str]) -> cst.BaseExpression:

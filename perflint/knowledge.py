@@ -41,6 +41,41 @@ SQL_SINK_FUNCTIONS: frozenset[str] = frozenset(
 # Keyword names under which sinks accept the SQL text.
 SQL_KEYWORDS: frozenset[str] = frozenset({"query", "sql", "statement", "operation", "stmt"})
 
+# Statement builders (SQLAlchemy Core ``t.insert()``, ``update(T)``, ``delete(T)``) and
+# words in a statement variable's name (``delete_stmt``) that mark an opaque statement
+# as a write: PFL203's, not a read repeated per row.
+WRITE_STATEMENT_WORDS: frozenset[str] = frozenset({"insert", "update", "delete", "upsert"})
+
+# System catalogs: metadata whose size follows the schema, not the data. A query that
+# reads only these (introspection, provisioning) does not grow with the application.
+CATALOG_SCHEMAS: frozenset[str] = frozenset(
+    {"information_schema", "pg_catalog", "sys", "mysql", "performance_schema", "sqlite_temp"}
+)
+CATALOG_TABLES: frozenset[str] = frozenset(
+    {"dual", "sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_sequence"}
+)
+CATALOG_TABLE_PREFIXES: tuple[str, ...] = ("pg_", "v$", "gv$")
+# Oracle data dictionary views: USER_/ALL_/DBA_ + one of these.
+ORACLE_DICTIONARY_VIEWS: frozenset[str] = frozenset(
+    {"tables", "views", "constraints", "cons_columns", "tab_columns", "tab_cols", "indexes",
+     "ind_columns", "ind_expressions", "sequences", "synonyms", "mviews", "objects",
+     "tab_comments", "col_comments", "triggers", "tablespaces", "users", "db_links",
+     "part_tables", "tab_identity_cols", "tab_partitions", "lobs", "procedures", "source",
+     "dependencies", "role_privs", "tab_privs", "sys_privs", "tab_statistics",
+     "ind_statistics", "tab_modifications", "recyclebin", "queues", "scheduler_jobs"}
+)
+
+
+def is_catalog_table(name: str, schema: str = "") -> bool:
+    name = name.lower()
+    if schema.lower() in CATALOG_SCHEMAS or name in CATALOG_TABLES:
+        return True
+    if name.startswith(CATALOG_TABLE_PREFIXES):
+        return True
+    prefix, _, rest = name.partition("_")
+    return prefix in ("user", "all", "dba") and rest in ORACLE_DICTIONARY_VIEWS
+
+
 # Methods that take many parameter sets in one call: a batch, never per-row work.
 BATCH_METHODS: frozenset[str] = frozenset({"executemany", "execute_many", "copy_records_to_table"})
 
@@ -72,6 +107,10 @@ SQLALCHEMY_SESSION_QUERY_METHODS: frozenset[str] = frozenset({"execute", "scalar
 SQLALCHEMY_QUERY_TERMINALS: frozenset[str] = frozenset(
     {"all", "first", "one", "one_or_none", "scalar", "count", "get"}
 )
+# Methods of a loaded ORM object that read from the database, distinctive by name alone.
+ORM_INSTANCE_QUERY_METHODS: frozenset[str] = frozenset(
+    {"refresh_from_db", "arefresh_from_db", "fetch_related"}
+)
 SESSION_RECEIVER_NAMES: frozenset[str] = frozenset({"session", "db", "db_session", "sess", "s"})
 
 # Awaited methods whose calls must stay in order (streams, queues, locks) or that
@@ -80,13 +119,24 @@ ORDERED_AWAIT_METHODS: frozenset[str] = frozenset(
     {"send", "send_bytes", "send_text", "send_json", "sendall", "writelines", "drain",
      "join", "receive", "receive_text", "receive_bytes", "receive_json", "recv",
      "readline", "readexactly", "readuntil", "acquire", "release", "wait", "wait_for",
-     "commit", "rollback", "flush", "close", "aclose", "cancel", "publish", "ack", "nack"}
+     "commit", "rollback", "flush", "close", "aclose", "cancel", "publish", "ack", "nack",
+     # file / stream operations: one position, one buffer
+     "read", "readany", "readchunk", "readinto", "write", "write_eof", "seek", "tell", "truncate"}
 )
+# Awaited methods that run SQL by their name (``execute``, ``execute_query``,
+# ``execute_insert``, ``_run_sql``) even when the receiver does not look like a database.
+DATABASE_AWAIT_PREFIXES: tuple[str, ...] = ("execute", "executemany", "executescript")
+DATABASE_AWAIT_WORDS: frozenset[str] = frozenset({"sql", "fetchall", "fetchone", "fetchrow",
+                                                  "fetchval", "fetchmany"})
 RATE_LIMIT_CALLS: frozenset[str] = frozenset(
     {"asyncio.sleep", "sleep", "anyio.sleep", "trio.sleep", "trio.sleep_until"}
 )
 # Substrings of an ``async with`` context name that mark a limiter.
 RATE_LIMIT_CONTEXT_WORDS: tuple[str, ...] = ("limit", "throttle", "semaphore", "rate", "bucket")
+
+# ``with self.subTest(...)`` (unittest) / ``with subtests.test(...)`` (pytest-subtests):
+# a loop whose body opens one of these runs test scenarios, not per-row work.
+TEST_CASE_CONTEXTS: frozenset[str] = frozenset({"subTest", "subtest"})
 
 # Wrappers that do not change which collection a loop runs over.
 ITERATION_WRAPPERS: frozenset[str] = frozenset(

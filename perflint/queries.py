@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context
-from perflint.cstutil import call_method_name, dotted_name, receiver, receiver_last_name
+from perflint.cstutil import call_method_name, dotted_name, iter_subtree, receiver, receiver_last_name
 from perflint.sqltext import is_write, looks_like_sql, string_value
 
 
@@ -23,6 +24,32 @@ class QueryCall:
     sql_node: cst.BaseExpression | None = None
     # The expression passed as SQL when its text could not be seen (a variable, a call).
     opaque_sql: cst.BaseExpression | None = None
+    # CREATE/ALTER/DROP/TRUNCATE...: schema work, neither a read nor a row write.
+    is_ddl: bool = False
+
+
+_DDL_START = re.compile(
+    r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(?:create|alter|drop|truncate|grant|revoke|comment\s+on|rename)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+# ``FROM <hole>``: the table name itself is formatted into the text (``%s`` with the ``%``
+# operator, ``{}`` / f-string holes), quoted or not, possibly after a fixed schema.
+_TABLE_REFERENCE = re.compile(r"\b(?:from|join|into|update|table)\s+([^\s,()]+)", re.IGNORECASE)
+_HOLE_NAME = re.compile(r"^(?:%s|%\(\w+\)s|__pfl_hole_\d+__)$")
+
+
+def is_ddl(text: str) -> bool:
+    return _DDL_START.match(text) is not None
+
+
+def has_dynamic_table(text: str) -> bool:
+    """The statement's table name is formatted in, so it can differ per call
+    (``FROM %s``, ``FROM `%s```, ``FROM {schema}.{table}``; not ``FROM %(schema)ssqlite_master``)."""
+    for match in _TABLE_REFERENCE.finditer(text):
+        last = match.group(1).rsplit(".", 1)[-1].strip("`\"[]")
+        if _HOLE_NAME.match(last):
+            return True
+    return False
 
 
 def _sql_argument(call: cst.Call) -> cst.BaseExpression | None:
@@ -90,18 +117,76 @@ def _classify(call: cst.Call, ctx: Context) -> QueryCall | None:
     sql = sql_of_call(call, ctx)
     if sql is not None and not (isinstance(func, cst.Name) or method in ("text",)):
         text, literal = sql
-        return QueryCall("sql", is_write(text), method in kb.BATCH_METHODS, text, literal)
+        return QueryCall("sql", is_write(text), method in kb.BATCH_METHODS, text, literal,
+                         is_ddl=is_ddl(text))
     if not isinstance(func, cst.Attribute):
         return None
     trusted = ctx.knowledge.sql_sink_methods.get(method)
     if trusted is not None and method not in ("raw", "extra"):
         if trusted or _is_db_receiver(receiver_last_name(call), ctx.knowledge.db_receiver_names):
             argument = _sql_argument(call)
-            # A sink fed something that is plainly not SQL (a URL, a literal word) is not a query.
-            if argument is not None and isinstance(argument, cst.SimpleString):
+            # A sink fed text that is plainly not SQL (a URL, a literal word, ``PRAGMA ...``,
+            # ``SET ...``) is not a query.
+            if argument is not None and _plainly_not_sql(argument):
                 return None
-            return QueryCall("sql", False, method in kb.BATCH_METHODS, opaque_sql=argument)
+            return QueryCall("sql", _builds_write(argument, ctx), method in kb.BATCH_METHODS,
+                             opaque_sql=argument)
     return _classify_orm(call, method, ctx)
+
+
+def _plainly_not_sql(argument: cst.BaseExpression) -> bool:
+    """Text we can read that does not start like a statement. Text that starts with a
+    hole (``f"{BASE} WHERE id = %s"``, ``"%s" % sql``) is unknown, not plainly not SQL."""
+    text = string_value(argument)
+    if text is None:
+        return False
+    head = text.lstrip()
+    return not head.startswith(("__pfl_hole_", "%")) and head != ""
+
+
+def _builds_write(argument: cst.BaseExpression | None, ctx: Context) -> bool:
+    """An opaque statement that is visibly an INSERT/UPDATE/DELETE: built by a write
+    constructor (``t.insert()``, ``update(T)``, ``delete(T).where(...)``), or a local name
+    whose assignments in this function build one or name one (``delete_stmt``)."""
+    if argument is None:
+        return False
+    if _mentions_write(argument):
+        return True
+    if isinstance(argument, cst.Name):
+        function = ctx.function
+        if function is None:
+            return False
+        key = ("builds_write", id(function.node), argument.value)
+        cached = ctx.memo.get(key)
+        if cached is None:
+            cached = any(
+                _mentions_write(sub.value) for sub in iter_subtree(function.node)
+                if isinstance(sub, cst.Assign) and any(
+                    isinstance(t.target, cst.Name) and t.target.value == argument.value
+                    for t in sub.targets)
+            )
+            ctx.memo[key] = cached
+        return cached
+    return False
+
+
+def _mentions_write(node: cst.BaseExpression) -> bool:
+    for sub in (node, *iter_subtree(node)):
+        word: str | None = None
+        if isinstance(sub, cst.Call):
+            if call_method_name(sub) in kb.WRITE_STATEMENT_WORDS:
+                return True
+            continue
+        if isinstance(sub, cst.Name):
+            word = sub.value
+        elif isinstance(sub, cst.Attribute):
+            word = sub.attr.value
+        elif isinstance(sub, cst.SimpleString) and len(sub.value) <= 40:
+            value = sub.evaluated_value
+            word = value if isinstance(value, str) else None
+        if word and any(part in kb.WRITE_STATEMENT_WORDS for part in word.lower().split("_")):
+            return True
+    return False
 
 
 def _django_manager_chain(node: cst.BaseExpression | None) -> bool:
@@ -120,6 +205,36 @@ def _django_manager_chain(node: cst.BaseExpression | None) -> bool:
     return False
 
 
+def manager_root(call: cst.Call) -> cst.BaseExpression | None:
+    """``model`` for ``model.objects.filter(...).count()``: what the manager hangs off."""
+    node = receiver(call)
+    while node is not None:
+        if isinstance(node, cst.Attribute):
+            if node.attr.value in kb.DJANGO_MANAGER_ATTRS:
+                return node.value
+            node = node.value
+        elif isinstance(node, cst.Call):
+            node = node.func
+        else:
+            return None
+    return None
+
+
+def chain_calls(call: cst.Call) -> list[cst.Call]:
+    """The call and every call it is chained on: ``a.filter(x).exclude(y).get(z)``."""
+    calls = [call]
+    node = receiver(call)
+    while node is not None:
+        if isinstance(node, cst.Call):
+            calls.append(node)
+            node = node.func
+        elif isinstance(node, cst.Attribute):
+            node = node.value
+        else:
+            break
+    return calls
+
+
 def _classify_orm(call: cst.Call, method: str, ctx: Context) -> QueryCall | None:
     base = receiver(call)
     # Django: Model.objects.<builders>.<terminal>()
@@ -130,6 +245,9 @@ def _classify_orm(call: cst.Call, method: str, ctx: Context) -> QueryCall | None
         return QueryCall("orm", False, False)
     if method in kb.SQLALCHEMY_SESSION_QUERY_METHODS and \
             _is_db_receiver(receiver_last_name(call), kb.SESSION_RECEIVER_NAMES) and method != "execute":
+        return QueryCall("orm", False, False)
+    # ``obj.refresh_from_db()`` (Django), ``await obj.fetch_related("tags")`` (Tortoise)
+    if method in kb.ORM_INSTANCE_QUERY_METHODS:
         return QueryCall("orm", False, False)
     return None
 

@@ -4,7 +4,7 @@ No LibCST here: warm runs load summaries from the cache without the parser."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -32,7 +32,18 @@ class FileSummary:
     functions: list[FunctionSummary] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # Hand-written: dataclasses.asdict recurses generically and shows up in profiles.
+        return {
+            "path": self.path,
+            "module": self.module,
+            "imports": dict(self.imports),
+            "functions": [
+                {"qualname": f.qualname, "is_async": f.is_async, "entry": f.entry,
+                 "queries": f.queries,
+                 "calls": [{"callee": c.callee, "loop_depth": c.loop_depth} for c in f.calls]}
+                for f in self.functions
+            ],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileSummary:

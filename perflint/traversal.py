@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 import libcst as cst
 
 from perflint.context import Context, Frame, LoopFrame
-from perflint.cstutil import LEAF_TYPES, child_fields, dotted_name, target_names, iter_children
+from perflint.cstutil import child_fields, dotted_name, iter_children, target_names, walkable
 
 Handler = Callable[[cst.CSTNode, Context], None]
 
@@ -98,17 +98,17 @@ class Walker:
         walk = self.walk
         for name in child_fields(type(node)):
             value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                if not isinstance(value, LEAF_TYPES):
-                    walk(value)
-            elif type(value) is tuple or type(value) is list:
+            kind = type(value)
+            if kind is tuple or kind is list:
                 for item in value:
-                    if isinstance(item, cst.CSTNode) and not isinstance(item, LEAF_TYPES):
+                    if walkable(item):
                         walk(item)
+            elif walkable(value):
+                walk(value)
 
     def walk_all(self, nodes: Iterable[cst.CSTNode]) -> None:
         for node in nodes:
-            if not isinstance(node, LEAF_TYPES):
+            if walkable(node):
                 self.walk(node)
 
     # -- scopes -----------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 import libcst as cst
 
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import assigned_names, is_small_literal_collection, loop_exits_early
+from perflint.cstutil import assigned_names, is_small_literal_collection, loop_exits_early, single_binding, unwrap_iterable
+from perflint import knowledge as kb
 from perflint.knowledge import Knowledge
 
 _MAX_DESCRIPTION = 60
@@ -24,13 +25,68 @@ def multiplying_loop(ctx: Context, knowledge: Knowledge, *, allow_while: bool,
             continue
         if loop.kind in ("async_for", "async_comp") and not allow_async_for:
             continue
-        if loop.iterable is not None and is_small_literal_collection(loop.iterable, limit):
+        if loop.iterable is not None and is_bounded_iterable(loop.iterable, ctx, limit):
+            continue
+        if _is_test_case_loop(loop):
             continue
         if isinstance(loop.node, (cst.For, cst.While)) and _exits_early(loop, ctx):
             # A return leaves every enclosing loop too.
             return None
         return loop
     return None
+
+
+def is_bounded_iterable(node: cst.BaseExpression, ctx: Context, limit: int) -> bool:
+    """A small literal (or ``range(<small>)``), also through a name bound once to one in
+    this function or at module level (``cases = [...]`` then ``for c in cases``) and
+    through ``enumerate``/``sorted``/... wrappers."""
+    node = unwrap_iterable(node, kb.ITERATION_WRAPPERS)
+    if is_small_literal_collection(node, limit):
+        return True
+    if not isinstance(node, cst.Name):
+        return False
+    key = ("bounded", id(node))
+    cached = ctx.memo.get(key)
+    if cached is None:
+        value = _binding_of(node.value, ctx)
+        cached = value is not None and is_small_literal_collection(value, limit)
+        ctx.memo[key] = cached
+    return cached
+
+
+def _binding_of(name: str, ctx: Context) -> cst.BaseExpression | None:
+    """The single literal-candidate value ``name`` is bound to where this code runs."""
+    function = ctx.function
+    if function is not None and isinstance(function.node, cst.FunctionDef):
+        params = function.node.params
+        all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                all_params.append(star)
+        if any(p.name.value == name for p in all_params):
+            return None
+        value = single_binding(function.node.body, name)
+        if value is not None:
+            return value
+        if name in assigned_names(function.node.body):
+            return None  # bound here more than once, or to something else
+    return single_binding(ctx.module, name)
+
+
+def _is_test_case_loop(loop: LoopFrame) -> bool:
+    """``for case in cases: with self.subTest(case): ...``: each pass is a test scenario
+    (a request, fixtures, assertions), not the same work repeated per row."""
+    body = loop.body
+    if not isinstance(body, cst.IndentedBlock):
+        return False
+    for statement in body.body:
+        if isinstance(statement, cst.With):
+            for item in statement.items:
+                call = item.item
+                if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) \
+                        and call.func.attr.value in kb.TEST_CASE_CONTEXTS:
+                    return True
+    return False
 
 
 def _exits_early(loop: LoopFrame, ctx: Context) -> bool:

@@ -6,7 +6,15 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import assigned_names, call_method_name, dotted_name, iter_subtree, names_read, receiver_last_name
+from perflint.cstutil import (
+    assigned_names,
+    call_method_name,
+    dotted_name,
+    iter_subtree,
+    mutated_names,
+    names_read,
+    receiver_last_name,
+)
 from perflint.queries import classify_call
 from perflint.rulebase import Invalid, PythonRule, Valid
 from perflint.rules.loops import describe_loop, multiplying_loop
@@ -43,8 +51,10 @@ class AwaitInLoop(PythonRule):
     Not reported when an iteration depends on the previous one (pagination cursors,
     accumulators), on retries and first-hit lookups that return or break, in
     `async for` and `while` loops (streams, receive loops), when the loop paces
-    itself (`asyncio.sleep`, a limiter), for ordered stream/queue/lock operations,
-    and when the awaited call is a database query (that is PFL201).
+    itself (`asyncio.sleep`, a limiter), for ordered stream/queue/lock/file operations,
+    when the awaited callable is the loop item or hangs off it (hooks, signals,
+    middleware, `site.start()`: dispatch in order), when the call reads state the loop
+    changes in place, and when the awaited call runs SQL (PFL201 / PFL203).
     """
 
     code = "PFL301"
@@ -81,11 +91,27 @@ class AwaitInLoop(PythonRule):
         Valid("async def f(tasks):\n    for task in tasks:\n        await task\n"),
         # nested def: not run in the loop
         Valid("async def f(ids):\n    for i in ids:\n        async def g():\n            await process(i)\n        tasks.append(g)\n"),
+        # --- from real code (aiohttp, Starlette, Tortoise, Django, databases) ---
+        # dispatch to each hook / signal / callback / plugin in turn: order is the contract
+        Valid("async def f(traces, url):\n    for trace in traces:\n        await trace.send_request_end(url)\n"),
+        Valid("async def f(self):\n    for task in self.tasks:\n        await task()\n"),
+        Valid("async def f(backends, user):\n    perms = set()\n    for backend in backends:\n        perms.update(await getattr(backend, 'aget_perms')(user))\n"),
+        Valid("async def f(self, sites):\n    for site in sites:\n        await site.start()\n"),
+        # statements on one connection (PFL201 / PFL203 territory)
+        Valid("async def f(self, queries):\n    for q in queries:\n        await self.execute(q)\n"),
+        Valid("async def f(self, sqls):\n    for sql in sqls:\n        await self.editor._run_sql(sql)\n"),
+        Valid("async def f(self, rows):\n    for sql, values in rows:\n        await self._db.execute_query(sql, values)\n"),
+        # one file: seek / read / write in order
+        Valid("async def f(file, ranges):\n    for start, end in ranges:\n        await file.seek(start)\n        await file.read(end - start)\n"),
+        # the next call sees state the previous iterations changed in place
+        Valid("async def f(self, plan):\n    applied = set()\n    for step in plan:\n        state = await self.project_state(applied)\n        applied.add(step)\n"),
     )
     INVALID = (
         Invalid("async def f(order_ids):\n    results = []\n    for order_id in order_ids:\n        result = await process_order(order_id)\n        results.append(result)\n    return results\n", (4,)),
         Invalid("async def f(client, urls):\n    return [await client.get(u) for u in urls]\n", (2,)),
         Invalid("async def f(svc, users):\n    for u in users:\n        profile = await svc.profile(u.id)\n        await svc.score(u.id)\n", (3,)),
+        Invalid("async def f(session, keys):\n    out = {}\n    for k in keys:\n        out[k] = await session.get_value(k)\n    return out\n", (4,)),
+        Invalid("async def f(self, hosts):\n    for host in hosts:\n        addr = await self.resolver.lookup(host)\n        print(addr)\n", (3,)),
     )
 
     def __init__(self) -> None:
@@ -103,6 +129,8 @@ class AwaitInLoop(PythonRule):
         # ``await task`` / ``await future`` waits for work already started concurrently.
         if not isinstance(awaited, cst.Call) or _is_exempt_call(awaited, ctx):
             return
+        if _dispatches_to_item(awaited, loop):
+            return
         if _paces_itself(loop) or _depends_on_previous_iteration(node, loop, ctx):
             return
         self.reported_loops.add(id(loop.node))
@@ -118,8 +146,39 @@ def _is_exempt_call(call: cst.Call, ctx: Context) -> bool:
     method = call_method_name(call) or ""
     if method in kb.ORDERED_AWAIT_METHODS or dotted_name(call.func) in kb.RATE_LIMIT_CALLS:
         return True
+    if _looks_like_database_call(method):
+        return True  # ``self.execute(q)``, ``client.execute_query(sql)``, ``_run_sql(sql)``
     owner = (receiver_last_name(call) or "").lower()
     return any(word in owner for word in kb.ORDERED_RECEIVER_WORDS)
+
+
+def _looks_like_database_call(method: str) -> bool:
+    """A statement runner by its name: on one connection the statements run one at a
+    time anyway, and queries per iteration are PFL201's (writes PFL203's)."""
+    lowered = method.lower().lstrip("_")
+    if lowered.startswith(kb.DATABASE_AWAIT_PREFIXES):
+        return True
+    return any(part in kb.DATABASE_AWAIT_WORDS for part in lowered.split("_"))
+
+
+def _dispatches_to_item(call: cst.Call, loop: LoopFrame) -> bool:
+    """The awaited callable is the loop item or hangs off it (``await hook()``,
+    ``await trace.send_x()``, ``await site.stop()``, ``await getattr(backend, name)()``):
+    a dispatch to each handler, hook, plugin or resource in turn. Their order is
+    usually part of the contract (signals, middleware, start-up and shutdown) and the
+    list is configuration-sized."""
+    node: cst.BaseExpression = call.func
+    while True:
+        if isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+        elif isinstance(node, cst.Call):
+            if dotted_name(node.func) == "getattr" and node.args:
+                node = node.args[0].value
+            else:
+                node = node.func
+        else:
+            break
+    return isinstance(node, cst.Name) and node.value in loop.targets
 
 
 def _paces_itself(loop: LoopFrame) -> bool:
@@ -142,11 +201,18 @@ def _depends_on_previous_iteration(node: cst.Await, loop: LoopFrame, ctx: Contex
     """The awaited expression reads a name the loop body rebinds (cursor, token, accumulator)."""
     if loop.body is None:
         return False
-    key = ("assigned", id(loop.body))
+    key = ("rebound", id(loop.body))
     rebound = ctx.memo.get(key)
     if rebound is None:
         rebound = assigned_names(loop.body) - set(loop.targets)
         if isinstance(loop.node, cst.CompFor):
             rebound = set()
         ctx.memo[key] = rebound
-    return bool(names_read(node.expression) & rebound)
+    mutated_key = ("mutated", id(loop.body))
+    mutated = ctx.memo.get(mutated_key)
+    if mutated is None:
+        # ``applied.add(key)`` in the body, ``await plan(applied)``: each call sees the
+        # state the previous iterations left.
+        mutated = set() if isinstance(loop.node, cst.CompFor) else mutated_names(loop.body) - set(loop.targets)
+        ctx.memo[mutated_key] = mutated
+    return bool(names_read(node.expression) & (rebound | mutated))

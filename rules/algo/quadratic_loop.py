@@ -6,14 +6,25 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import dotted_name, is_small_literal_collection, iter_subtree, names_read, unwrap_iterable
+from perflint.cstutil import (
+    assigned_names,
+    dotted_name,
+    is_small_literal_collection,
+    iter_subtree,
+    names_read,
+    target_names,
+    unwrap_iterable,
+)
 from perflint.rulebase import Invalid, PythonRule, Valid
-from perflint.rules.loops import loop_bound_names
+from perflint.rules.loops import is_bounded_iterable, loop_bound_names
 
 # Methods on a collection that still walk that collection: ``d.items()``.
 _VIEW_METHODS = frozenset({"items", "values", "keys"})
-# Pairwise comparisons. ``in`` is left out: ``x in container`` is a lookup (or PFL402).
-_SEARCH_OPERATORS = (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)
+# Pairwise matches. ``in`` is left out: ``x in container`` is a lookup (or PFL402).
+# ``!=`` / ``is not`` are left out too: alone they exclude the item itself from an
+# all-pairs walk (``[b for b in items if b != a]``), whose n*m output no index can shrink.
+_SEARCH_OPERATORS = (cst.Equal, cst.Is)
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
 
 
 class QuadraticLoop(PythonRule):
@@ -47,8 +58,9 @@ class QuadraticLoop(PythonRule):
 
     Not reported: the inner loop walks the outer item's own children
     (`for o in orders: for line in o.lines`), constant tuples, `range x range`
-    grids, adjacency lookups (`graph[node]`), and nested loops that do no
-    comparison between the two items.
+    grids, adjacency lookups (`graph[node]`), nested loops whose `==`/`is` test
+    between the two items decides nothing (a comparison used as a value), and
+    `!=`-only filters (all pairs but itself: the n*m output is the point).
     """
 
     code = "PFL401"
@@ -71,12 +83,25 @@ class QuadraticLoop(PythonRule):
         Valid("def f(routes):\n    for route, defaults in routes:\n        for part in route.parts:\n            for k, v in defaults.items():\n                if k == part:\n                    print(v)\n"),
         Valid("def f(rows, cols):\n    for r in rows:\n        for c in cols:\n            print(r, c)\n"),
         Valid("def f(groups):\n    for g in groups:\n        members = g.members\n        for m in members:\n            if m.id == g.owner:\n                print(m)\n"),
+        # --- from real code (SQLAlchemy, Wagtail tests) ---
+        # ``c == local`` builds a value (a SQL expression), it decides nothing
+        Valid("def eq(cols, others):\n    result = []\n    for c in others:\n        for local in cols:\n            if c.shares_lineage(local):\n                result.append(c == local)\n    return result\n"),
+        # ``!=`` alone leaves the item out of an all-pairs walk: n*m output by design
+        Valid("def f(items):\n    for a in items:\n        others = [b for b in items if b != a]\n        print(others)\n"),
+        # both loops over a name bound once to a small literal
+        Valid("def f():\n    orderings = ('a', '-a', 'b', '-b')\n    for o in orderings:\n        links = [x for x in orderings if x == '-' + o]\n"),
+        # a positional walk (count to the n-th item), not a match between items
+        Valid("def f(deleted, comparisons):\n    for block, index in deleted:\n        current = 0\n        for i, c in enumerate(comparisons):\n            if current == index:\n                comparisons.insert(i, block)\n                break\n            current += 1\n"),
+        # a chunk passed through each handler in turn; ``chunk is None`` compares no two items
+        Valid("def f(stream, handlers):\n    for chunk in stream:\n        for handler in handlers:\n            chunk = handler.receive(chunk)\n            if chunk is None:\n                break\n"),
     )
     INVALID = (
         Invalid("def find_duplicates(items):\n    duplicates = []\n    for i, item in enumerate(items):\n        for j, other in enumerate(items):\n            if i != j and item == other:\n                duplicates.append(item)\n    return duplicates\n", (4,)),
         Invalid("def f(users, orders):\n    for u in users:\n        if any(o.user_id == u.id for o in orders):\n            yield u\n", (3,)),
         Invalid("def f(a, b):\n    return [x for x in a for y in b if x.key == y.key]\n", (2,)),
         Invalid("def f(users, accounts):\n    for u in users:\n        matches = [a for a in accounts if a.email == u.email]\n", (3,)),
+        # the outer item through a value derived from it (rename detection by signature)
+        Invalid("def renames(added, removed, sig):\n    for new in added:\n        new_state = states[new]\n        new_sig = sig(new_state)\n        for old in removed:\n            old_state = states[old]\n            if new_sig == sig(old_state):\n                yield new, old\n", (5,)),
     )
 
     def visit_For(self, node: cst.For, ctx: Context) -> None:
@@ -85,23 +110,28 @@ class QuadraticLoop(PythonRule):
 
     def visit_CompFor(self, node: cst.CompFor, ctx: Context) -> None:
         comprehension = ctx.parents[-1] if ctx.parents else None
-        if not isinstance(comprehension, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+        if not isinstance(comprehension, _COMPREHENSIONS):
             return
         first = comprehension.for_in is node
         report_at: cst.CSTNode = node
+        consumed = False
         if first:
             report_at = comprehension
             call = _consuming_call(ctx)
             if call is not None:
                 report_at = call
-        self._check(node, node.target, node.iter, comprehension, report_at, ctx)
+                consumed = True
+        self._check(node, node.target, node.iter, comprehension, report_at, ctx, consumed)
 
     def _check(self, node: cst.CSTNode, target: cst.BaseExpression, iterable: cst.BaseExpression,
-               search_region: cst.CSTNode, report_at: cst.CSTNode, ctx: Context) -> None:
+               search_region: cst.CSTNode, report_at: cst.CSTNode, ctx: Context,
+               consumed: bool = False) -> None:
         outer = _enclosing_sized_loop(ctx)
         if outer is None or outer.iterable is None:
             return
         limit = ctx.config.small_literal_max
+        if is_bounded_iterable(iterable, ctx, limit) or is_bounded_iterable(outer.iterable, ctx, limit):
+            return
         inner_collection = _collection(iterable, limit)
         outer_collection = _collection(outer.iterable, limit)
         if inner_collection is None or outer_collection is None:
@@ -110,7 +140,12 @@ class QuadraticLoop(PythonRule):
         if names_read(inner_collection) & loop_bound_names(ctx):
             return
         inner_targets = _targets(target)
-        if not _compares_between(search_region, inner_targets, set(outer.targets)):
+        inner_names = set(inner_targets)
+        if not isinstance(search_region, _COMPREHENSIONS):
+            # ``old = states[key]`` in the inner body stands for the inner item too.
+            inner_names |= _derived_names(search_region, inner_targets)
+        if not _compares_between(search_region, inner_names,
+                                 _outer_names(outer, inner_targets, search_region), consumed):
             return
         inner_text = " ".join(ctx.module.code_for_node(inner_collection).split())
         outer_text = " ".join(ctx.module.code_for_node(outer_collection).split())
@@ -141,20 +176,61 @@ def _collection(iterable: cst.BaseExpression, limit: int) -> cst.BaseExpression 
 
 
 def _targets(target: cst.BaseExpression) -> set[str]:
-    from perflint.cstutil import target_names
-
     return target_names(target)
 
 
-def _compares_between(region: cst.CSTNode, inner: set[str], outer: set[str]) -> bool:
-    """A comparison that reads an inner-loop name on one side and an outer-loop name."""
+def _outer_names(outer: LoopFrame, inner_targets: set[str], inner_region: cst.CSTNode) -> set[str]:
+    """The outer item and what the outer body derives from it (``sig = key(item)``),
+    leaving out what the inner loop itself binds."""
+    names = set(outer.targets)
+    if outer.body is not None and not isinstance(outer.node, cst.CompFor):
+        names |= _derived_names(outer.body, names) - assigned_names(inner_region)
+    return names - inner_targets
+
+
+def _derived_names(region: cst.CSTNode, sources: set[str]) -> set[str]:
+    """Names plain assignments in ``region`` compute from ``sources``, in source order
+    (``state = states[item]; sig = signature(state)``). Counters and flags
+    (``i += 1``, ``found = True``) are not."""
+    derived: set[str] = set()
     for node in iter_subtree(region):
-        if isinstance(node, cst.Comparison) and any(
-                isinstance(target.operator, _SEARCH_OPERATORS) for target in node.comparisons):
-            names = names_read(node)
-            if names & inner and names & outer:
-                return True
+        if isinstance(node, cst.Assign) and names_read(node.value) & (sources | derived):
+            for target in node.targets:
+                derived |= target_names(target.target)
+    return derived
+
+
+def _compares_between(region: cst.CSTNode, inner: set[str], outer: set[str],
+                      consumed: bool) -> bool:
+    """A match test (``==`` / ``is``) that reads an inner-loop name and an outer-loop
+    name, in a position that decides something: an ``if``/``while``/conditional test,
+    a comprehension filter, or the element of a comprehension that ``any()`` / ``next()``
+    / ``sum()``... consume. A comparison used as a value (``out.append(a == b)``,
+    SQLAlchemy's ``col == other`` building an expression) is not a search."""
+    both = inner & outer  # rebound from both sides (``chunk = handler(chunk)``): ambiguous
+    inner, outer = inner - both, outer - both
+    for test in _decision_tests(region, consumed):
+        for node in (test, *iter_subtree(test)):
+            if not isinstance(node, cst.Comparison):
+                continue
+            sides = [node.left, *(target.comparator for target in node.comparisons)]
+            for index, target in enumerate(node.comparisons):
+                if not isinstance(target.operator, _SEARCH_OPERATORS):
+                    continue
+                left, right = names_read(sides[index]), names_read(sides[index + 1])
+                if (left & inner and right & outer) or (left & outer and right & inner):
+                    return True
     return False
+
+
+def _decision_tests(region: cst.CSTNode, consumed: bool) -> list[cst.BaseExpression]:
+    tests: list[cst.BaseExpression] = []
+    if consumed and isinstance(region, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+        tests.append(region.elt)
+    for node in iter_subtree(region):
+        if isinstance(node, (cst.If, cst.While, cst.IfExp, cst.CompIf)):
+            tests.append(node.test)
+    return tests
 
 
 def _consuming_call(ctx: Context) -> cst.Call | None:

@@ -6,7 +6,9 @@ import libcst as cst
 
 from perflint.context import Context, LoopFrame
 from perflint.cstutil import names_read
-from perflint.queries import classify_call, iterates_queryset
+from perflint import knowledge as kb
+from perflint.cstutil import dotted_name
+from perflint.queries import chain_calls, classify_call, has_dynamic_table, iterates_queryset, manager_root
 from perflint.rulebase import Invalid, PythonRule, Valid
 from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
@@ -41,8 +43,12 @@ class NPlusOne(PythonRule):
     or fetch the children with one `WHERE user_id = ANY(:ids)` query, or eager-load
     (`select_related` / `prefetch_related` / `selectinload`).
 
-    Not reported: loops that return or break on the first hit, loops over a small
-    literal, writes (PFL203), `while` loops (pagination and polling).
+    Not reported: loops that return, break or always raise on the first pass, loops
+    over a small literal (also through a name bound once to one), writes (PFL203)
+    and DDL, `while` loops (pagination and polling), a different table per pass
+    (`model.objects` on the loop's model, `FROM %s` formatted from the loop), batches
+    per group or chunk (`filter(pk__in=ids)`, `in_bulk(ids)`), and queries that only
+    feed assertions (tests checking each fixture row).
     """
 
     code = "PFL201"
@@ -75,6 +81,28 @@ class NPlusOne(PythonRule):
         # a list of different statements run in order (a script), not one query per row
         Valid("def f(cursor, statements):\n    for sql in statements:\n        cursor.execute(sql)\n"),
         Valid("def f(cursor, plan):\n    for sql, params in plan:\n        stmt = sql.strip()\n        cursor.execute(stmt, params)\n"),
+        # --- from real code (SQLAlchemy, Django, Wagtail) ---
+        # DDL per object (provisioning, teardown): schema work, not a read repeated per row
+        Valid("def drop(conn, names):\n    for n in names:\n        conn.exec_driver_sql(f'DROP MATERIALIZED VIEW {n}')\n"),
+        # a statement visibly built as a write (SQLAlchemy Core) is PFL203's
+        Valid("def f(connection, table, values):\n    for i, value in enumerate(values):\n        connection.execute(table.insert(), {'id': i, 'v': value})\n"),
+        Valid("def f(connection, mapper, table, records):\n    statement = mapper._memo(('delete', table), delete_stmt)\n    for params in records:\n        connection.execute(statement, params)\n"),
+        # a different table each time (the table name is formatted in from the loop)
+        Valid("def check(cursor, relations):\n    for table, column in relations.items():\n        cursor.execute('SELECT %s FROM %s WHERE %s IS NULL' % (column, table, column))\n"),
+        # one query per model class, and one per chunk of ids: not per row
+        Valid("def count_others(models, locale):\n    total = 0\n    for model in models:\n        total += model.objects.filter(locale=locale).count()\n    return total\n"),
+        Valid("def load(ids_by_type, get_model):\n    for type_id, object_ids in ids_by_type.items():\n        model = get_model(type_id)\n        model.objects.in_bulk(object_ids)\n"),
+        Valid("def load(chunks):\n    for chunk in chunks:\n        missing = list(chunk)\n        Item.objects.filter(pk__in=missing).in_bulk()\n"),
+        # tests asserting on each fixture row
+        Valid("def test_deleted(self):\n    for page in self.pages:\n        self.assertFalse(Page.objects.filter(id=page.id).exists())\n"),
+        Valid("def test_published(self):\n    for page in self.pages:\n        fresh = Page.objects.get(id=page.id)\n        self.assertTrue(fresh.live)\n"),
+        Valid("def test_published(self):\n    for page in self.pages:\n        page.refresh_from_db()\n        self.assertTrue(page.live)\n"),
+        # a loop over test scenarios (unittest subTest): each pass is a request, not a row
+        Valid("def test_matrix(self):\n    for codenames, status in self.matrix:\n        with self.subTest(codenames=codenames):\n            response = self.client.post(self.url)\n            page = Page.objects.get(pk=response.json()['id'])\n            self.assertEqual(page.owner, self.user)\n"),
+        # the body ends in an unconditional raise: it runs once
+        Valid("def check(cursor, violations):\n    for table, rowid in violations:\n        row = cursor.execute('SELECT a FROM t WHERE rowid = %s', (rowid,)).fetchone()\n        raise IntegrityError(row)\n"),
+        # a name bound once to a small literal
+        Valid("def f(cur):\n    tables = ('users', 'orders')\n    for t in tables:\n        cur.execute('SELECT id FROM stats WHERE name = %s', (t,))\n"),
     )
     INVALID = (
         Invalid("async def f(db, users):\n    for user in users:\n        user['posts'] = await db.fetch_all(\n            'SELECT id FROM posts WHERE user_id = :u', {'u': user['id']})\n", (3,)),
@@ -84,6 +112,18 @@ class NPlusOne(PythonRule):
         Invalid("def f(authors):\n    for a in authors:\n        for book in Book.objects.filter(author=a):\n            print(book)\n", (3,)),
         Invalid("SQL = 'SELECT id FROM t WHERE x = %s'\n\ndef f(conn, xs):\n    for x in xs:\n        conn.execute(SQL, (x,))\n", (5,)),
         Invalid("async def f(conn, ids):\n    async for i in ids:\n        await conn.fetchrow('SELECT a FROM t WHERE id = $1', i)\n", (3,)),
+        # a schema prefix formatted in is not a per-iteration table (SQLAlchemy's sqlite reflection)
+        Invalid("def f(connection, rows, schema):\n    for row in rows:\n        s = 'SELECT sql FROM %(schema)ssqlite_master WHERE name = ?' % {'schema': schema}\n        connection.exec_driver_sql(s, (row[1],))\n", (4,)),
+        # a formatted table that stays the same across iterations
+        Invalid("def f(self, cur, ids):\n    for i in ids:\n        cur.execute('SELECT a FROM %s WHERE id = %%s' % self.table, (i,))\n", (3,)),
+        # text that starts with a hole is unknown SQL, still a query
+        Invalid("BASE = 'SELECT a FROM t'\n\ndef f(cur, ids):\n    for i in ids:\n        cur.execute(f'{BASE} WHERE id = %s', (i,))\n", (5,)),
+        # reloading or fetching relations object by object (Django, Tortoise)
+        Invalid("def f(orders):\n    for o in orders:\n        o.refresh_from_db()\n", (3,)),
+        Invalid("async def f(users):\n    for user in users:\n        await user.fetch_related('groups')\n", (3,)),
+        # ``__in`` over a one-row literal, or over a set computed per row, is still per row
+        Invalid("def f(permissions):\n    for permission in permissions:\n        groups = permission.groups\n        Task.objects.filter(groups__in=groups.all()).first()\n", (4,)),
+        Invalid("def f(ids):\n    for i in ids:\n        Audit.objects.filter(pk__in=[i]).count()\n", (3,)),
     )
 
     def visit_Call(self, node: cst.Call, ctx: Context) -> None:
@@ -91,11 +131,21 @@ class NPlusOne(PythonRule):
         if loop is None:
             return
         query = classify_call(node, ctx)
-        if query is None or query.is_write or query.is_batch:
+        if query is None or query.is_write or query.is_batch or query.is_ddl:
             return
         if query.opaque_sql is not None and names_read(query.opaque_sql) & loop_bound_names(ctx):
             # ``for sql in statements: cursor.execute(sql)``: a different statement each
             # time (a migration, a script), not the same query repeated per row.
+            return
+        if query.sql_text is not None and query.sql_node is not None \
+                and has_dynamic_table(query.sql_text) \
+                and names_read(query.sql_node) & loop_bound_names(ctx):
+            # ``"SELECT ... FROM %s" % table`` per table: a different table each time
+            # (introspection, per-table checks), which no single query can replace.
+            return
+        if query.kind == "orm" and _per_model_or_per_batch(node, loop, ctx):
+            return
+        if _inside_assertion(ctx) or _verification_loop(loop):
             return
         self._report(node, loop, ctx, "query")
 
@@ -117,3 +167,88 @@ class NPlusOne(PythonRule):
         ctx.report(self, node, f"{what} runs once per iteration of `{describe_loop(loop, ctx)}` "
                                "(N+1); fetch all rows in one query or eager-load")
 
+
+
+def _per_model_or_per_batch(call: cst.Call, loop: LoopFrame, ctx: Context) -> bool:
+    """``for model in models: model.objects.count()`` queries a different table each
+    time; ``filter(pk__in=ids)`` per group (``for type_id, ids in by_type.items()``) or
+    per chunk (``for chunk in chunked(ids, 500)``) is already the batched form. Neither
+    is one query per row."""
+    root = manager_root(call)
+    if root is not None and names_read(root) & loop_bound_names(ctx):
+        return True
+    chunked = _iterates_chunks(loop, ctx)
+    for link in chain_calls(call):
+        method = link.func.attr.value if isinstance(link.func, cst.Attribute) else None
+        for arg in link.args:
+            batched = (arg.keyword is not None and arg.keyword.value.endswith("__in")) or (
+                method == "in_bulk" and arg.keyword is None)
+            # ``pk__in=[i]`` is one row again; the batch is a collection built elsewhere.
+            if not batched or isinstance(arg.value, (cst.List, cst.Tuple, cst.Set)):
+                continue
+            if names_read(arg.value) & loop.targets or chunked:
+                return True
+    return False
+
+
+def _iterates_chunks(loop: LoopFrame, ctx: Context) -> bool:
+    """``for chunk in chunked(ids, 500)`` / ``for batch in self._get_chunks(qs)``."""
+    if not isinstance(loop.node, (cst.For, cst.CompFor)):
+        return False
+    text = ctx.module.code_for_node(loop.node.target) + " " + ctx.module.code_for_node(loop.node.iter)
+    lowered = text.lower()
+    return "chunk" in lowered or "batch" in lowered
+
+
+def _inside_assertion(ctx: Context) -> bool:
+    """The query only feeds an assertion (``assert ...``, ``self.assertTrue(...)``): a
+    test checking each fixture row, not work a request repeats per row."""
+    for parent in reversed(ctx.parents):
+        if isinstance(parent, cst.Assert):
+            return True
+        if isinstance(parent, cst.Call):
+            name = dotted_name(parent.func) or ""
+            last = name.rpartition(".")[2]
+            if last.startswith("assert"):
+                return True
+        if isinstance(parent, (cst.BaseStatement, cst.BaseSmallStatement, cst.Lambda)):
+            return False  # left the statement (an ``assert`` returned above)
+    return False
+
+
+def _is_assertion(statement: cst.CSTNode) -> bool:
+    if isinstance(statement, cst.Assert):
+        return True
+    if isinstance(statement, cst.Expr) and isinstance(statement.value, cst.Call):
+        name = dotted_name(statement.value.func) or ""
+        return name.rpartition(".")[2].startswith("assert")
+    return False
+
+
+def _is_reload(statement: cst.CSTNode) -> bool:
+    """``page.refresh_from_db()`` / ``await user.fetch_related("groups")`` as a statement."""
+    if not isinstance(statement, cst.Expr):
+        return False
+    value = statement.value
+    if isinstance(value, cst.Await):
+        value = value.expression
+    return isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
+        and value.func.attr.value in kb.ORM_INSTANCE_QUERY_METHODS
+
+
+def _verification_loop(loop: LoopFrame) -> bool:
+    """``for p in pages: fresh = Page.objects.get(pk=p.pk); self.assertTrue(fresh.live)``:
+    a loop whose body only fetches a row and asserts on it (a test checking fixtures)."""
+    body = loop.body
+    if not isinstance(body, cst.IndentedBlock):
+        return False
+    assertions = 0
+    for statement in body.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            return False
+        for small in statement.body:
+            if _is_assertion(small):
+                assertions += 1
+            elif not (isinstance(small, cst.Assign) or _is_reload(small)):
+                return False
+    return assertions > 0

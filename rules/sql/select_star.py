@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlHit, SqlRule, Valid
-from perflint.rules.sql.shape import top_level_selects
+from perflint.rules.sql.shape import is_dynamic_table, top_level_selects
 
 
 class SelectStar(SqlRule):
@@ -30,8 +30,10 @@ class SelectStar(SqlRule):
     cur.execute("SELECT id, name, email FROM users WHERE email = %s", (email,))
     ```
 
-    `COUNT(*)`, `EXISTS (SELECT * ...)` and a star inside a CTE or subquery whose
-    outer query names its columns are not reported.
+    `COUNT(*)`, `EXISTS (SELECT * ...)`, a star inside a CTE or subquery whose
+    outer query names its columns, and a star over a table whose name is formatted in
+    (`"SELECT * FROM %s" % table`: generic code that cannot know the columns) are not
+    reported.
     """
 
     code = "PFL101"
@@ -49,6 +51,9 @@ class SelectStar(SqlRule):
         Valid('cur.execute("SELECT id, total FROM (SELECT * FROM orders) AS o WHERE o.id = %s", (1,))\n'),
         Valid("SELECT id, name FROM users WHERE id = 1;\n", "query.sql"),
         Valid('label = "SELECT * FROM users"  # never executed: not SQL perflint checks\n'),
+        # code that works on whatever table it is given cannot name the columns (introspection)
+        Valid('cur.execute("SELECT * FROM %s LIMIT 1" % quote_name(table))\n'),
+        Valid('cur.execute("SELECT * FROM {} WHERE ROWNUM < 2".format(quote_name(table)))\n'),
     )
     INVALID = (
         Invalid('cur.execute("SELECT * FROM users WHERE id = %s", (1,))\n', (1,)),
@@ -60,8 +65,18 @@ class SelectStar(SqlRule):
 
     def check(self, statement: exp.Expression) -> Iterator[SqlHit]:
         for select in top_level_selects(statement):
+            if _generic_over_any_table(select):
+                continue
             for projection in select.expressions:
                 if isinstance(projection, exp.Star) or (
                         isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)):
                     yield SqlHit(self.message, "*")
                     return
+
+
+def _generic_over_any_table(select: exp.Select) -> bool:
+    """``"SELECT * FROM %s LIMIT 1" % table``: code that works on whatever table it is
+    given (introspection, copying, export) cannot name the columns."""
+    source = select.args.get("from_") or select.args.get("from")
+    return source is not None and isinstance(source.this, exp.Table) \
+        and is_dynamic_table(source.this) and not select.args.get("joins")

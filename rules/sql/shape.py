@@ -41,3 +41,27 @@ def is_aggregate_only(select: exp.Select) -> bool:
         if inner.find(exp.Window):
             return False
     return True
+
+
+HOLE_PREFIX = "__pfl_hole_"
+
+
+def is_dynamic_table(table: exp.Table) -> bool:
+    """``FROM %s`` / ``FROM {table}``: the table name is formatted in at run time."""
+    name = table.this
+    if isinstance(name, exp.Placeholder):
+        return True
+    text = table.name
+    return text in ("?", "%s") or text.startswith(HOLE_PREFIX)
+
+
+def cte_names(statement: exp.Expression) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
+
+
+def reads_only_catalog(select: exp.Expression, ctes: set[str]) -> bool:
+    """Every table the query reads (CTE references aside) is a system catalog."""
+    from perflint.knowledge import is_catalog_table
+
+    tables = [t for t in select.find_all(exp.Table) if t.name.lower() not in ctes]
+    return bool(tables) and all(is_catalog_table(t.name, t.db) for t in tables)

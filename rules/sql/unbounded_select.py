@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlHit, SqlRule, Valid
-from perflint.rules.sql.shape import is_aggregate_only, top_level_selects
+from perflint.rules.sql.shape import cte_names, is_aggregate_only, reads_only_catalog, top_level_selects
 
 # Predicates that bound the rows a query returns (an equality, a range, a set or a pattern).
 _BOUNDING_PREDICATES = (exp.EQ, exp.NullSafeEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between,
@@ -38,8 +38,11 @@ class UnboundedSelect(SqlRule):
     )
     ```
 
-    Aggregates without `GROUP BY` (one row), subqueries, and any query with an
-    equality, range, `IN`, `LIKE` or `EXISTS` test in `WHERE` are not reported.
+    Aggregates without `GROUP BY` (one row), subqueries, an outer query over a
+    filtered derived table, queries that read only system catalogs (`information_schema`,
+    `pg_catalog`/`pg_*`, `sys.*`, `sqlite_master`, Oracle `USER_*`/`ALL_*` views, `DUAL`),
+    and any query with an equality, range, `IN`, `LIKE` or `EXISTS` test in `WHERE`
+    are not reported.
     """
 
     code = "PFL110"
@@ -59,28 +62,51 @@ class UnboundedSelect(SqlRule):
         Valid('cur.execute("SELECT 1")\n'),
         Valid("SELECT id FROM products FETCH FIRST 10 ROWS ONLY;\n", "q.sql"),
         Valid('cur.execute("UPDATE orders SET status = %s WHERE id = %s", ("x", 1))\n'),
+        # system catalogs follow the schema, not the data (Django, SQLAlchemy introspection)
+        Valid('cur.execute("SELECT table_name FROM information_schema.tables")\n'),
+        Valid('conn.exec_driver_sql("SELECT name FROM sys.fulltext_catalogs")\n'),
+        Valid('conn.exec_driver_sql("select sys_context(\'userenv\', \'current_schema\') from dual")\n'),
+        Valid('cur.execute("SELECT table_name, \'t\' FROM user_tables UNION ALL SELECT view_name, \'v\' FROM user_views")\n'),
+        Valid('cur.execute("SELECT c.relname, i.indisunique FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid")\n'),
+        # the outer query reads a filtered derived table
+        Valid('cur.execute("SELECT name, COUNT(*) FROM (SELECT name FROM idx WHERE rel = %s) s GROUP BY name", (t,))\n'),
     )
     INVALID = (
         Invalid('cur.execute("SELECT id, name FROM products")\n', (1,)),
         Invalid('cur.execute("SELECT id FROM users WHERE deleted_at IS NULL")\n', (1,)),
         Invalid("SELECT category, COUNT(*)\nFROM products GROUP BY category;\n", (1,), "q.sql"),
         Invalid('def f(db):\n    sql = (\n        "SELECT u.id, p.title "\n        "FROM users u JOIN posts p ON p.user_id = u.id"\n    )\n    return db.fetch_all(sql)\n', (3,)),
+        Invalid('cur.execute("SELECT name FROM (SELECT name FROM products) s")\n', (1,)),
+        Invalid('cur.execute("SELECT id FROM user_accounts")\n', (1,)),
     )
 
     def check(self, statement: exp.Expression) -> Iterator[SqlHit]:
+        ctes = cte_names(statement)
         for select in top_level_selects(statement):
-            if _is_unbounded(select):
+            if _is_unbounded(select) and not reads_only_catalog(statement, ctes):
                 yield SqlHit(self.message)
                 return
 
 
 def _is_unbounded(select: exp.Select) -> bool:
     # sqlglot >= 28 keys the FROM clause as "from_", older releases as "from".
-    if not (select.args.get("from_") or select.args.get("from")):
+    source = select.args.get("from_") or select.args.get("from")
+    if not source:
         return False
     if select.args.get("limit") or select.args.get("fetch") or select.args.get("top"):
         return False
     if is_aggregate_only(select):
         return False
+    if _from_bounded_subquery(source):
+        return False
     where = select.args.get("where")
     return where is None or where.find(*_BOUNDING_PREDICATES) is None
+
+
+def _from_bounded_subquery(source: exp.Expression) -> bool:
+    """``FROM (SELECT ... WHERE x = ?) s``: the outer rows are the filtered inner rows."""
+    inner = source.this
+    if not isinstance(inner, exp.Subquery):
+        return False
+    selects = list(top_level_selects(inner.this))
+    return bool(selects) and not any(_is_unbounded(s) for s in selects)
