@@ -8,6 +8,7 @@ never copies the tree or computes whole-module metadata.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 from collections.abc import Callable, Iterable
 
 import libcst as cst
@@ -19,6 +20,7 @@ Handler = Callable[[cst.CSTNode, Context], None]
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
 _STRING_TYPES = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+_LITERAL_COLLECTIONS = (cst.Tuple, cst.List, cst.Set)
 
 
 def is_string_like(node: cst.BaseExpression) -> bool:
@@ -39,15 +41,24 @@ class Dispatcher:
         self.visit: dict[type, list[Handler]] = defaultdict(list)
         self.leave: dict[type, list[Handler]] = defaultdict(list)
         for rule in rules:
-            for attr in dir(type(rule)):
-                if attr.startswith("visit_") or attr.startswith("leave_"):
-                    node_type = getattr(cst, attr[6:], None)
-                    if node_type is None:
-                        raise TypeError(f"{type(rule).__name__}.{attr}: no libcst node {attr[6:]}")
-                    table = self.visit if attr.startswith("visit_") else self.leave
-                    table[node_type].append(getattr(rule, attr))
+            for attr, node_type, is_visit in _hooks(type(rule)):
+                (self.visit if is_visit else self.leave)[node_type].append(getattr(rule, attr))
         self.visit = dict(self.visit)
         self.leave = dict(self.leave)
+
+
+@lru_cache(maxsize=None)
+def _hooks(cls: type) -> tuple[tuple[str, type, bool], ...]:
+    """(method name, node type, is visit) for each ``visit_*``/``leave_*`` of a class;
+    computed once per class rather than once per file."""
+    hooks = []
+    for attr in dir(cls):
+        if attr.startswith("visit_") or attr.startswith("leave_"):
+            node_type = getattr(cst, attr[6:], None)
+            if node_type is None:
+                raise TypeError(f"{cls.__name__}.{attr}: no libcst node {attr[6:]}")
+            hooks.append((attr, node_type, attr.startswith("visit_")))
+    return tuple(hooks)
 
 
 class Walker:
@@ -213,18 +224,23 @@ class Walker:
                 self.ctx.frame.strings[name] = node.value
             else:
                 self.ctx.frame.strings.pop(name, None)
+                if isinstance(node.value, _LITERAL_COLLECTIONS):
+                    self.ctx.frame.literal_names.add(name)
         self.walk_children(node)
 
     def _collect_module_strings(self, module: cst.Module) -> None:
         """Module constants may be defined below the function that uses them."""
-        strings = self.ctx.frames[0].strings
+        module_frame = self.ctx.frames[0]
         for statement in module.body:
             if isinstance(statement, cst.SimpleStatementLine):
                 for small in statement.body:
                     if (isinstance(small, cst.Assign) and len(small.targets) == 1
-                            and isinstance(small.targets[0].target, cst.Name)
-                            and is_string_like(small.value)):
-                        strings[small.targets[0].target.value] = small.value
+                            and isinstance(small.targets[0].target, cst.Name)):
+                        name = small.targets[0].target.value
+                        if is_string_like(small.value):
+                            module_frame.strings[name] = small.value
+                        elif isinstance(small.value, _LITERAL_COLLECTIONS):
+                            module_frame.literal_names.add(name)
 
 
 def _decorator_callee(expr: cst.BaseExpression) -> cst.BaseExpression:

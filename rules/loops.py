@@ -56,7 +56,13 @@ def is_bounded_iterable(node: cst.BaseExpression, ctx: Context, limit: int) -> b
 
 def _binding_of(name: str, ctx: Context) -> cst.BaseExpression | None:
     """The single literal-candidate value ``name`` is bound to where this code runs."""
+    # Cheap gate: the traversal noted every name ever bound to a literal collection in
+    # this function and at module level (module constants are collected up front).
+    # Only those are worth a scan for "bound exactly once".
     function = ctx.function
+    in_function = function is not None and name in function.literal_names
+    if not in_function and name not in ctx.frames[0].literal_names:
+        return None
     if function is not None and isinstance(function.node, cst.FunctionDef):
         params = function.node.params
         all_params = [*params.posonly_params, *params.params, *params.kwonly_params]

@@ -129,15 +129,16 @@ class QuadraticLoop(PythonRule):
         outer = _enclosing_sized_loop(ctx)
         if outer is None or outer.iterable is None:
             return
+        # Cheapest questions first: this runs for every nested loop in the project.
         limit = ctx.config.small_literal_max
-        if is_bounded_iterable(iterable, ctx, limit) or is_bounded_iterable(outer.iterable, ctx, limit):
-            return
         inner_collection = _collection(iterable, limit)
         outer_collection = _collection(outer.iterable, limit)
         if inner_collection is None or outer_collection is None:
             return
-        # The inner loop walks something derived from an outer item: its children.
-        if names_read(inner_collection) & loop_bound_names(ctx):
+        inner_reads = names_read(inner_collection)
+        if inner_reads & outer.targets:
+            return  # the outer item's own children
+        if is_bounded_iterable(iterable, ctx, limit) or is_bounded_iterable(outer.iterable, ctx, limit):
             return
         inner_targets = _targets(target)
         inner_names = set(inner_targets)
@@ -146,6 +147,9 @@ class QuadraticLoop(PythonRule):
             inner_names |= _derived_names(search_region, inner_targets)
         if not _compares_between(search_region, inner_names,
                                  _outer_names(outer, inner_targets, search_region), consumed):
+            return
+        # The inner loop walks something derived from an outer item: its children.
+        if inner_reads & loop_bound_names(ctx):
             return
         inner_text = " ".join(ctx.module.code_for_node(inner_collection).split())
         outer_text = " ".join(ctx.module.code_for_node(outer_collection).split())

@@ -127,11 +127,15 @@ class NPlusOne(PythonRule):
     )
 
     def visit_Call(self, node: cst.Call, ctx: Context) -> None:
-        loop = multiplying_loop(ctx, ctx.knowledge, allow_while=False)
-        if loop is None:
+        if not ctx.loops:
             return
+        # Classification is memoised (the engine's collector already asked), so it
+        # is the cheap question; finding the multiplying loop walks loop bodies.
         query = classify_call(node, ctx)
         if query is None or query.is_write or query.is_batch or query.is_ddl:
+            return
+        loop = multiplying_loop(ctx, ctx.knowledge, allow_while=False)
+        if loop is None:
             return
         if query.opaque_sql is not None and names_read(query.opaque_sql) & loop_bound_names(ctx):
             # ``for sql in statements: cursor.execute(sql)``: a different statement each
