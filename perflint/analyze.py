@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import tokenize
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,9 +79,89 @@ def make_finding(code: str, message: str, path: str, line: int, column: int,
 def analyze_bytes(path: str, data: bytes, config: Config, pack: RulePack) -> FileResult:
     if path.endswith(".sql"):
         return _analyze_sql_file(path, data, config, pack)
+    too_deep = nesting_problem(data)
+    if too_deep is not None:
+        message, line, column = too_deep
+        findings = [make_finding("PFL901", f"cannot parse Python: {message}", path, line, column)]
+        return FileResult(path, findings if "PFL901" in pack.codes else [])
     from perflint.pyfile import analyze_python  # imports LibCST only when Python is analysed
 
     return analyze_python(path, data, config, pack)
+
+
+# LibCST's native parser recurses on the machine stack and dies with SIGSEGV on deeply
+# nested input (Instagram/LibCST#619, #1000): no ``except`` catches that, it takes the
+# whole run (or flake8) down. So such files are refused after a cheap lexical scan.
+# CPython itself refuses more than 200 nested brackets ("too many nested parentheses").
+# Operator chains (``a+a+...``, ``-~-~...``, ``a[0][0]...``, ``lambda: lambda: ...``) make
+# CPython give up near 3000 levels, and LibCST crashes from about 2500 subscripts or 3300
+# lambdas on an 8 MB stack; a weighted chain depth over 2000 is refused.
+MAX_BRACKET_DEPTH = 200
+MAX_CHAIN_DEPTH = 2000
+_NESTING_TOKEN = re.compile(
+    rb"""\#[^\r\n]*"""
+    rb"""|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*(?:'''|\Z)"""
+    rb'''|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*(?:"""|\Z)'''
+    rb"""|'[^'\\\r\n]*(?:\\.[^'\\\r\n]*)*'?"""
+    rb'''|"[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*"?'''
+    rb"""|\\\r?\n|\r\n?|\n"""
+    rb"""|[-+*/%@&|^~<>!=]+|\.|[()\[\]{},;]"""
+    rb"""|\b(?:and|or|not|lambda|if|else|await|is|in)\b""",
+    re.DOTALL,
+)
+_SKIPPED = frozenset(b"#'\"\\")
+_OPENING, _CLOSING = frozenset(b"([{"), frozenset(b")]}")
+_SEPARATORS, _NEWLINES = frozenset(b",;"), frozenset(b"\r\n")
+_LETTERS = frozenset(b"abcdefghijklmnopqrstuvwxyz")
+
+
+def nesting_problem(data: bytes) -> tuple[str, int, int] | None:
+    """(message, line, column) when ``data`` nests too deeply to hand to the parser.
+
+    Works on bytes (the encodings Python source may declare keep ASCII bytes for ASCII
+    characters); strings and comments are skipped. An expression's chain depth grows by
+    one per operator character or keyword and two per bracket; commas, semicolons and
+    the end of a statement start a new chain, and a closed bracket adds its deepest
+    element to the outer chain."""
+    if len(data) <= MAX_BRACKET_DEPTH:
+        return None
+    depth = chain = base = deepest = 0
+    saved: list[tuple[int, int, int]] = []
+    for match in _NESTING_TOKEN.finditer(data):
+        first = data[match.start()]
+        if first in _SKIPPED:
+            continue
+        if first in _OPENING:
+            depth += 1
+            if depth > MAX_BRACKET_DEPTH:
+                return ("too many nested parentheses", *_position(data, match.start()))
+            saved.append((chain, base, deepest))
+            chain += 2
+            base = deepest = chain
+        elif first in _CLOSING:
+            if saved:
+                inner = max(chain, deepest) - base
+                chain, base, deepest = saved.pop()
+                chain += 2 + inner
+                depth -= 1
+        elif first in _SEPARATORS:
+            deepest = max(deepest, chain)
+            chain = base
+        elif first in _NEWLINES:
+            if depth == 0:
+                chain = 0
+            continue
+        else:
+            # ``-~-x`` is one token here but three levels; ``not``, ``lambda``... are one.
+            chain += 1 if first in _LETTERS else match.end() - match.start()
+        if chain > MAX_CHAIN_DEPTH:
+            return ("expression nested too deeply", *_position(data, match.start()))
+    return None
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column of a byte offset."""
+    return data.count(b"\n", 0, offset) + 1, offset - (data.rfind(b"\n", 0, offset) + 1) + 1
 
 
 def finish(path: str, text: str, findings: list[Finding]) -> list[Finding]:

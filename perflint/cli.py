@@ -65,7 +65,11 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
         and "NO_COLOR" not in os.environ
     report = REPORTERS[output_format](result, color)
     if output is not None:
-        output.write_text(report, encoding="utf-8")
+        try:
+            output.write_text(report, encoding="utf-8")
+        except OSError as error:
+            click.echo(f"perflint: cannot write {output}: {error.strerror or error}", err=True)
+            sys.exit(EXIT_ERROR)
     else:
         click.echo(report, nl=False)
     for error in result.errors:
@@ -92,14 +96,14 @@ def explain(code: str) -> None:
     """Print the documentation of rule CODE (e.g. PFL201)."""
     from perflint.registry import all_codes, rule_class
 
-    code = code.strip().upper()
+    given, code = code, code.strip().upper()
     if code not in all_codes():
         # Accept the kebab-case name too.
         from perflint.registry import all_rule_classes
 
         by_name = {rule.name: rule.code for rule in all_rule_classes()}
         if code.lower() not in by_name:
-            raise click.UsageError(f"unknown rule {code!r} (see `perflint rules`)")
+            raise click.UsageError(f"unknown rule {given!r} (see `perflint rules`)")
         code = by_name[code.lower()]
     rule = rule_class(code)
     click.echo(f"{rule.code} {rule.name} ({rule.severity}, confidence {rule.confidence})\n")

@@ -114,7 +114,8 @@ def load_config(path: Path | None = None, start: Path | None = None) -> Config:
         raise ConfigError(f"cannot read {pyproject}: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{pyproject} is not valid TOML: {error}") from None
-    table = data.get("tool", {}).get("perflint")
+    tool = data.get("tool")
+    table = tool.get("perflint") if isinstance(tool, dict) else None
     if table is None:
         return Config(source=str(pyproject))
     return config_from_table(table, str(pyproject))
@@ -174,4 +175,7 @@ def validate(config: Config) -> Config:
 def with_overrides(config: Config, **overrides: Any) -> Config:
     """Apply CLI options (None means "not given")."""
     given = {key: value for key, value in overrides.items() if value is not None}
-    return validate(replace(config, source=config.source, **given)) if given else config
+    if not given:
+        return config
+    validate(Config(source="command line", **given))  # blame the option, not pyproject.toml
+    return replace(config, **given)

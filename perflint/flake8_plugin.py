@@ -6,6 +6,8 @@ and ``# noqa`` handling of its own on top."""
 
 from __future__ import annotations
 
+import io
+import tokenize
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +28,21 @@ def _setup() -> tuple[Any, Any]:
     return config, RulePack.for_codes(config.enabled_codes())
 
 
+def _encode(lines: list[str]) -> bytes:
+    """Bytes for the text flake8 decoded: in the encoding the file's coding cookie
+    declares, since the parser honours the cookie (UTF-8 bytes under a latin-1 cookie
+    would be read back as mojibake, or fail to parse)."""
+    text = "".join(lines)
+    head = "".join(lines[:2]).encode("utf-8", errors="replace")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(head).readline)
+        if encoding == "utf-8-sig":
+            encoding = "utf-8"  # a BOM still in the text is encoded once, not twice
+        return text.encode(encoding)
+    except (SyntaxError, LookupError, UnicodeError):
+        return text.encode("utf-8", errors="surrogatepass")
+
+
 class PerflintChecker:
     name = "perflint"
     version = __version__
@@ -40,7 +57,7 @@ class PerflintChecker:
         from perflint.analyze import analyze_bytes
 
         config, pack = _setup()
-        source = "".join(self.lines).encode("utf-8")
+        source = _encode(self.lines)
         try:
             result = analyze_bytes(self.filename, source, config, pack)
         except Exception as error:  # never take flake8 down with us

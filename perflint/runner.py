@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perflint import __version__
 from perflint.analyze import FileResult, analyze_bytes
 from perflint.cache import ResultCache, file_key, project_key
 from perflint.config import CONFIDENCE_ORDER, Config
@@ -99,12 +100,12 @@ def run(config: Config, options: RunOptions) -> RunResult:
 
     cache = ResultCache(options.cwd / config.cache_dir) if options.use_cache else None
     whole_key = project_key([key for _, _, key in contents], config_key)
-    cached_project = cache.get("project", whole_key) if cache else None
+    cached_project = _decode_project(cache.get("project", whole_key)) if cache else None
     stats: dict[str, Any] = {"files": len(contents), "analysed": 0, "cached": 0}
 
     if cached_project is not None:
-        findings = [Finding.from_json(item) for item in cached_project["findings"]]
-        errors.extend(FileError(**item) for item in cached_project["errors"])
+        findings, cached_errors = cached_project
+        errors.extend(cached_errors)
         stats["cached"] = len(contents)
     else:
         findings, file_errors = _analyze_project(contents, config, options, cache, stats)
@@ -127,6 +128,18 @@ def run(config: Config, options: RunOptions) -> RunResult:
     stats["by_code"] = dict(sorted(by_code.items()))
     stats["seconds"] = round(time.perf_counter() - started, 3)
     return RunResult(findings, errors, stats)
+
+
+def _decode_project(value: Any) -> tuple[list[Finding], list[FileError]] | None:
+    """A cached project result, or None for a missing, corrupt or foreign entry (which
+    is then recomputed and rewritten)."""
+    if value is None:
+        return None
+    try:
+        return ([Finding.from_json(item) for item in value["findings"]],
+                [FileError(**item) for item in value["errors"]])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Config,
@@ -176,19 +189,32 @@ def _rank(findings: list[Finding], results: list[FileResult], cache: ResultCache
     from perflint.graph import Heat
     from perflint.ranking import score_findings
 
-    graph_key = hashlib.sha256(
-        "\n".join(r.summary_hash for r in results if r.summary_hash).encode()).hexdigest()
+    graph_key = hashlib.sha256("\n".join(
+        [__version__, *(r.summary_hash for r in results if r.summary_hash)]).encode()).hexdigest()
     cached = cache.get("heat", graph_key) if cache else None
+    heat = None
     if cached is not None:
-        heat = {node: Heat(**value) for node, value in cached.items()}
-    else:
+        try:
+            heat = {node: Heat(**value) for node, value in cached.items()}
+        except (TypeError, AttributeError):
+            heat = None  # corrupt entry: recompute and rewrite
+    if heat is None:
         from perflint.graph import build_call_graph, compute_heat
 
-        summaries = [summary for r in results if (summary := r.summary) is not None]
+        summaries = [summary for r in results if (summary := _summary(r)) is not None]
         heat = compute_heat(build_call_graph(summaries))
         if cache:
             cache.put("heat", graph_key, {node: asdict(value) for node, value in heat.items()})
     score_findings(findings, heat)
+
+
+def _summary(result: FileResult) -> Any:
+    """The file's summary; None when a tampered cache entry holds one that does not decode
+    (the file's findings stand, it just adds nothing to the call graph)."""
+    try:
+        return result.summary
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def _filter(findings: list[Finding], config: Config) -> list[Finding]:
