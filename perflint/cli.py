@@ -53,9 +53,14 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
 
     try:
         config = load_config(config_path)
-        config = with_overrides(config, select=_split(select), extend_select=_split(extend_select),
-                                ignore=_split(ignore), min_confidence=min_confidence,
-                                dialect=dialect, cache_dir=cache_dir)
+        # --select replaces the configured selection; --ignore and --extend-select add
+        # to the configured lists (as ruff does).
+        extra_ignore, extra_select = _split(ignore), _split(extend_select)
+        config = with_overrides(
+            config, select=_split(select),
+            extend_select=config.extend_select + extra_select if extra_select else None,
+            ignore=config.ignore + extra_ignore if extra_ignore else None,
+            min_confidence=min_confidence, dialect=dialect, cache_dir=cache_dir)
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
     options = RunOptions(paths=paths or (Path("."),), jobs=jobs, use_cache=not no_cache,
@@ -73,9 +78,8 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
     else:
         click.echo(report, nl=False)
     for error in result.errors:
-        click.echo(f"perflint: {error.message if error.message.startswith(error.path) else error.path + ': ' + error.message}", err=True)
-    missing = [e for e in result.errors if "no such file or directory" in e.message]
-    if missing:
+        click.echo(f"perflint: {error.path}: {error.message}", err=True)
+    if result.missing_paths:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if result.findings and not exit_zero else EXIT_CLEAN)
 

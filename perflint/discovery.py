@@ -150,7 +150,7 @@ class Discoverer:
         return patterns
 
     def discover(self, paths: list[Path]) -> tuple[list[SourceFile], list[str]]:
-        """Files to check in a stable order, and messages for paths that do not exist."""
+        """Files to check in a stable order, and the given paths that do not exist."""
         found: dict[Path, SourceFile] = {}
         missing: list[str] = []
         for given in paths:
@@ -162,7 +162,7 @@ class Discoverer:
                 for file in self._walk(path):
                     found.setdefault(file, SourceFile(file, display_path(file, self.cwd)))
             else:
-                missing.append(f"{given}: no such file or directory")
+                missing.append(str(given))
         return sorted(found.values(), key=lambda f: f.display), missing
 
     def _walk(self, top: Path) -> list[Path]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from perflint import __version__
-from perflint.analyze import FileResult, analyze_bytes
+from perflint.analyze import FileResult, analyze_bytes, make_finding
 from perflint.cache import ResultCache, file_key, project_key
 from perflint.config import CONFIDENCE_ORDER, Config
 from perflint.discovery import Discoverer, SourceFile
@@ -27,6 +27,7 @@ class RunResult:
     findings: list[Finding]
     errors: list[FileError]
     stats: dict[str, Any] = field(default_factory=dict)
+    missing_paths: list[str] = field(default_factory=list)  # given on the command line, absent
 
 
 @dataclass(frozen=True)
@@ -85,16 +86,20 @@ def run(config: Config, options: RunOptions) -> RunResult:
     discoverer = Discoverer(config.exclude + config.extend_exclude, config.respect_gitignore,
                             options.cwd)
     files, missing = discoverer.discover(list(options.paths))
-    errors = [FileError(str(path), message) for path, message in
-              ((m.split(":", 1)[0], m) for m in missing)]
+    errors = [FileError(path, "no such file or directory") for path in missing]
     config_key = config.analysis_key()
+    enabled = config.enabled_codes()
 
     contents: list[tuple[SourceFile, bytes, str]] = []
+    unreadable: list[Finding] = []
     for source in files:
         try:
             data = source.path.read_bytes()
         except OSError as error:
-            errors.append(FileError(source.display, f"cannot read: {error.strerror or error}"))
+            # A bad file is a finding, not a crash and not a silent skip.
+            if "PFL901" in enabled:
+                unreadable.append(make_finding("PFL901", f"cannot read file: {error.strerror or error}",
+                                               source.display, 1, 1))
             continue
         contents.append((source, data, file_key(source.display, data, config_key)))
 
@@ -116,7 +121,7 @@ def run(config: Config, options: RunOptions) -> RunResult:
                 "errors": [e.to_json() for e in file_errors],
             })
 
-    findings = _filter(findings, config)
+    findings = _filter(findings + unreadable, config)
     if options.sort == "location":
         findings.sort(key=Finding.sort_key_location)
     else:
@@ -127,7 +132,7 @@ def run(config: Config, options: RunOptions) -> RunResult:
         by_code[finding.code] = by_code.get(finding.code, 0) + 1
     stats["by_code"] = dict(sorted(by_code.items()))
     stats["seconds"] = round(time.perf_counter() - started, 3)
-    return RunResult(findings, errors, stats)
+    return RunResult(findings, errors, stats, missing)
 
 
 def _decode_project(value: Any) -> tuple[list[Finding], list[FileError]] | None:

@@ -307,6 +307,18 @@ def test_config_ignore(configured: Path) -> None:
     assert {f["code"] for f in report["findings"]} == {"PFL201"}
 
 
+def test_cli_ignore_adds_to_config_ignore(configured: Path) -> None:
+    _pyproject(configured, 'ignore = ["PFL101"]\n')
+    _, report, _ = run_json("--ignore", "PFL110", cwd=configured)
+    assert {f["code"] for f in report["findings"]} == {"PFL201"}
+
+
+def test_cli_select_replaces_config_select(configured: Path) -> None:
+    _pyproject(configured, 'select = ["PFL2"]\n')
+    _, report, _ = run_json("--select", "PFL101", cwd=configured)
+    assert {f["code"] for f in report["findings"]} == {"PFL101"}
+
+
 def test_config_per_file_ignores(configured: Path) -> None:
     _pyproject(configured, '[tool.perflint.per-file-ignores]\n"legacy/*.py" = ["PFL201"]\n')
     _, report, _ = run_json(cwd=configured)

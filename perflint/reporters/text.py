@@ -26,9 +26,10 @@ def render_text(result: RunResult, color: bool = False) -> str:
     stats = result.stats
     count = len(result.findings)
     by_code = ", ".join(f"{code}: {n}" for code, n in stats.get("by_code", {}).items())
+    files = stats.get("files", 0)
     summary = (f"Found {count} finding{'s' if count != 1 else ''}"
                + (f" ({by_code})" if by_code else "")
-               + f" in {stats.get('files', 0)} files ({stats.get('analysed', 0)} analysed, "
+               + f" in {files} file{'s' if files != 1 else ''} ({stats.get('analysed', 0)} analysed, "
                f"{stats.get('cached', 0)} cached) in {stats.get('seconds', 0):.2f}s.")
     lines.append(summary if count else "No findings. " + summary.split(" in ", 1)[1].capitalize())
     return "\n".join(lines) + "\n"

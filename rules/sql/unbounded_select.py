@@ -48,7 +48,7 @@ class UnboundedSelect(SqlRule):
     code = "PFL110"
     name = "unbounded-select"
     summary = "SELECT with neither LIMIT nor a WHERE filter returns the whole table"
-    message = "query returns every row of the table (no LIMIT and no WHERE filter); paginate or filter it"
+    message = "query returns every row it reads: no LIMIT, and nothing in WHERE bounds the rows; paginate (keyset LIMIT) or filter it"
     severity = "warning"
     base_cost = 2.0
     fix_hint = "Add LIMIT with keyset pagination, or a WHERE filter that bounds the rows."
