@@ -18,8 +18,12 @@ SUFFIXES = (".py", ".sql")
 
 @dataclass(frozen=True)
 class SourceFile:
-    path: Path  # as found (absolute)
+    path: str  # absolute, as found (a str: Path objects cost on the warm path)
     display: str  # relative to the working directory when below it, posix separators
+
+    def read_bytes(self) -> bytes:
+        with open(self.path, "rb") as handle:
+            return handle.read()
 
 
 def display_path(path: Path, cwd: Path) -> str:
@@ -151,22 +155,25 @@ class Discoverer:
 
     def discover(self, paths: list[Path]) -> tuple[list[SourceFile], list[str]]:
         """Files to check in a stable order, and the given paths that do not exist."""
-        found: dict[Path, SourceFile] = {}
+        found: dict[str, SourceFile] = {}
         missing: list[str] = []
         for given in paths:
             path = (self.cwd / given).resolve() if not given.is_absolute() else given
             if path.is_file():
                 # A file named explicitly is checked even if excludes would skip it.
-                found.setdefault(path, SourceFile(path, display_path(path, self.cwd)))
+                found.setdefault(str(path), SourceFile(str(path), display_path(path, self.cwd)))
             elif path.is_dir():
-                for file in self._walk(path):
-                    found.setdefault(file, SourceFile(file, display_path(file, self.cwd)))
+                outside = not (str(path) + os.sep).startswith(self._cwd_prefix)
+                for full, relative in self._walk(path):
+                    display = Path(full).as_posix() if outside else relative
+                    found.setdefault(full, SourceFile(full, display))
             else:
                 missing.append(str(given))
         return sorted(found.values(), key=lambda f: f.display), missing
 
-    def _walk(self, top: Path) -> list[Path]:
-        results: list[Path] = []
+    def _walk(self, top: Path) -> list[tuple[str, str]]:
+        """(absolute path, path relative to the working directory) of each file."""
+        results: list[tuple[str, str]] = []
         stack: list[tuple[Path, list[_Pattern]]] = [(top, self._inherited_gitignores(top))]
         prefix = self._cwd_prefix
         while stack:
@@ -190,12 +197,11 @@ class Discoverer:
                     relative = relative.replace(os.sep, "/")
                 if self._excluded_text(entry.name, relative):
                     continue
-                path = Path(full)
-                if patterns and _ignored(patterns, path, is_dir):
+                if patterns and _ignored(patterns, Path(full), is_dir):
                     continue
                 if is_dir:
                     if not entry.is_symlink():
-                        stack.append((path, patterns))
+                        stack.append((Path(full), patterns))
                 else:
-                    results.append(path)
+                    results.append((full, relative))
         return results

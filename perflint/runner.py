@@ -94,7 +94,7 @@ def run(config: Config, options: RunOptions) -> RunResult:
     unreadable: list[Finding] = []
     for source in files:
         try:
-            data = source.path.read_bytes()
+            data = source.read_bytes()
         except OSError as error:
             # A bad file is a finding, not a crash and not a silent skip.
             if "PFL901" in enabled:
