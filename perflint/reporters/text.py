@@ -31,5 +31,5 @@ def render_text(result: RunResult, color: bool = False) -> str:
                + (f" ({by_code})" if by_code else "")
                + f" in {files} file{'s' if files != 1 else ''} ({stats.get('analysed', 0)} analysed, "
                f"{stats.get('cached', 0)} cached) in {stats.get('seconds', 0):.2f}s.")
-    lines.append(summary if count else "No findings. " + summary.split(" in ", 1)[1].capitalize())
+    lines.append(summary if count else "No findings" + summary[len(f"Found {count} findings"):])
     return "\n".join(lines) + "\n"
