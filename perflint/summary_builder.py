@@ -24,6 +24,10 @@ class SummaryBuilder:
 
     def enter_function(self, frame: Frame, ctx: Context) -> None:
         entry = entry_kind(frame.decorators)
+        extra = ctx.config.entry_point_decorators
+        if entry is None and extra and any(
+                name in extra or name.rpartition(".")[2] in extra for name in frame.decorators):
+            entry = "handler"  # the team's own route/handler decorators, from configuration
         if entry is None and self._view_classes and self._view_classes[-1] \
                 and frame.name in VIEW_METHODS:
             entry = "handler"
