@@ -204,3 +204,7 @@ def entry_kind(decorators: tuple[str, ...]) -> str | None:
 ORDERED_RECEIVER_WORDS: tuple[str, ...] = (
     "queue", "stream", "writer", "reader", "websocket", "socket", "channel", "lock", "pipe",
 )
+
+# Words in a loop's target or iterable that say each pass handles a batch, not a row
+# (``for chunk in chunked(ids, 500)``): a query per batch is already the batched form.
+BATCH_LOOP_WORDS: tuple[str, ...] = ("chunk", "batch")

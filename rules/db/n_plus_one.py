@@ -201,7 +201,7 @@ def _iterates_chunks(loop: LoopFrame, ctx: Context) -> bool:
         return False
     text = ctx.module.code_for_node(loop.node.target) + " " + ctx.module.code_for_node(loop.node.iter)
     lowered = text.lower()
-    return "chunk" in lowered or "batch" in lowered
+    return any(word in lowered for word in kb.BATCH_LOOP_WORDS)
 
 
 def _inside_assertion(ctx: Context) -> bool:
