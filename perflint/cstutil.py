@@ -16,6 +16,9 @@ _SKIPPED_FIELD_WORDS = (
 # Nodes with nothing below them that any rule looks at.
 LEAF_TYPES: tuple[type[cst.CSTNode], ...] = (
     cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.Pass, cst.Annotation, cst.Ellipsis,
+    # Plain string literals hold no calls; SQL text is read from sink arguments and
+    # assignments directly. (f-strings stay walkable: their holes can call things.)
+    cst.SimpleString, cst.ConcatenatedString,
 )
 _FIELDS: dict[type, tuple[str, ...]] = {}
 # type -> "walk this value": isinstance() against LibCST's ABC-based classes is slow
@@ -70,6 +73,21 @@ def iter_subtree(node: cst.CSTNode, *, into_functions: bool = False) -> Iterator
         children = list(iter_children(current))
         children.reverse()
         stack.extend(children)
+
+
+def iter_every_node(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """``node`` and everything below it, leaves (names, literals) included; for the rare
+    question that needs them (the walker and ``iter_subtree`` skip leaves)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        children = []
+        for name in child_fields(type(current)):
+            value = getattr(current, name)
+            items = value if type(value) in (tuple, list) else (value,)
+            children.extend(item for item in items if isinstance(item, cst.CSTNode))
+        stack.extend(reversed(children))
 
 
 def dotted_name(node: cst.BaseExpression | None) -> str | None:

@@ -9,7 +9,7 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context
-from perflint.cstutil import call_method_name, dotted_name, iter_subtree, receiver, receiver_last_name
+from perflint.cstutil import call_method_name, dotted_name, iter_every_node, iter_subtree, receiver, receiver_last_name
 from perflint.sqltext import is_write, looks_like_sql, string_value
 
 
@@ -171,7 +171,7 @@ def _builds_write(argument: cst.BaseExpression | None, ctx: Context) -> bool:
 
 
 def _mentions_write(node: cst.BaseExpression) -> bool:
-    for sub in (node, *iter_subtree(node)):
+    for sub in iter_every_node(node):
         word: str | None = None
         if isinstance(sub, cst.Call):
             if call_method_name(sub) in kb.WRITE_STATEMENT_WORDS:
