@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +76,8 @@ class ResultCache:
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    import tempfile  # writes happen only on runs that analysed something
+
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -7,7 +7,6 @@ traversal context. SQL rules receive each parsed sqlglot statement.
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -53,6 +52,8 @@ class Rule:
 
     @classmethod
     def documentation(cls) -> str:
+        import inspect  # only `perflint explain` needs it
+
         return inspect.cleandoc(cls.__doc__ or "")
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +65,10 @@ def _analyze_serial(jobs: list[tuple[str, bytes]], config: Config) -> list[dict[
 def _analyze_parallel(jobs: list[tuple[str, bytes]], config: Config, workers: int) -> list[dict[str, Any]]:
     # Biggest files first so no worker is left with a giant file at the end; results
     # are put back in submission order, so output does not depend on scheduling.
+    # Imported here: a warm run never starts a pool and should not pay for these imports.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][1]))
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     context = multiprocessing.get_context(method)
