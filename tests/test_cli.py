@@ -25,13 +25,7 @@ def everything(cursor):
     return cursor.fetchall()
 
 
-def load(cursor, ids):
-    rows = []
-    for i in ids:
-        cursor.execute("SELECT name FROM users WHERE id = %s", (i,))
-        rows.append(cursor.fetchone())
-    return rows
-'''
+''' + N_PLUS_ONE
 
 
 @pytest.fixture

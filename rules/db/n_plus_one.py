@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from perflint.context import Context, LoopFrame
-from perflint.cstutil import names_read
 from perflint import knowledge as kb
-from perflint.cstutil import dotted_name
+from perflint.context import Context, LoopFrame
+from perflint.cstutil import dotted_name, names_read
 from perflint.queries import chain_calls, classify_call, has_dynamic_table, iterates_queryset, manager_root
 from perflint.rulebase import Invalid, PythonRule, Valid
 from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
