@@ -9,6 +9,7 @@ import libcst as cst
 from perflint.analyze import FileResult, decode_source, finish, make_finding
 from perflint.config import Config
 from perflint.context import Context
+from perflint.cstparse import parse_module
 from perflint.cstutil import dotted_name
 from perflint.findings import Finding
 from perflint.knowledge import Knowledge
@@ -65,7 +66,7 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
     text = decode_source(data)
     result = FileResult(path)
     try:
-        module = cst.parse_module(data)
+        module = parse_module(data)
     except cst.ParserSyntaxError as error:
         if PARSE_ERROR in pack.codes:
             result.findings.append(_syntax_error_finding(path, data, error))

@@ -1,0 +1,67 @@
+"""The unvalidated parse gives LibCST's tree and leaves validation on for everything else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst._nodes.base import CSTNode
+
+from perflint import cstparse
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = sorted((ROOT / "perflint").glob("*.py")) + sorted((ROOT / "fixtures").rglob("*.py"))
+
+
+def _invalid_node() -> None:
+    # ``x in(y)`` needs no space, but ``in`` glued to a name on both sides is invalid.
+    cst.Comparison(
+        left=cst.Name("x"),
+        comparisons=[cst.ComparisonTarget(
+            cst.In(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+            cst.Name("y"))],
+    )
+
+
+def test_validation_is_what_we_skip() -> None:
+    assert cstparse._CAN_SKIP, "LibCST changed CSTNode.__post_init__: re-check cstparse"
+    with pytest.raises(cst.CSTValidationError):
+        _invalid_node()
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_same_tree_as_libcst(path: Path) -> None:
+    data = path.read_bytes()
+    try:
+        expected = cst.parse_module(data)
+    except cst.ParserSyntaxError:
+        with pytest.raises(cst.ParserSyntaxError):
+            cstparse.parse_module(data)
+        return
+    tree = cstparse.parse_module(data)
+    assert tree.deep_equals(expected)
+    assert tree.code == expected.code
+
+
+def test_validation_restored_after_parse_and_after_error() -> None:
+    cstparse.parse_module("x = [i for i in y]\n")
+    with pytest.raises(cst.CSTValidationError):
+        _invalid_node()
+    with pytest.raises(cst.ParserSyntaxError):
+        cstparse.parse_module("def (:\n")
+    with pytest.raises(cst.CSTValidationError):
+        _invalid_node()
+    assert CSTNode.__dict__["__post_init__"] is cstparse._VALIDATING_HOOK
+
+
+def test_leaves_a_foreign_hook_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    def foreign_hook(self: CSTNode) -> None:
+        calls.append(type(self).__name__)
+
+    monkeypatch.setattr(CSTNode, "__post_init__", foreign_hook)
+    cstparse.parse_module("x = 1\n")
+    assert calls, "the foreign hook must still run during our parse"
+    assert CSTNode.__dict__["__post_init__"] is foreign_hook
