@@ -3,6 +3,7 @@ of (path, bytes, config): never imports or executes the analysed code."""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import io
 import json
@@ -15,7 +16,7 @@ from perflint.config import Config
 from perflint.findings import Finding
 from perflint.registry import rule_class
 from perflint.rulepack import RulePack
-from perflint.sqlfile import split_statements
+from perflint.sqlfile import guess_dialect, split_statements
 from perflint.summary import FileSummary
 from perflint.suppression import suppressed
 
@@ -26,6 +27,7 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     summary_data: dict[str, Any] | None = None  # FileSummary as JSON; built only when needed
     summary_hash: str = ""  # identifies the summary: equal hashes, equal call graph
+    ddl: list[dict[str, Any]] = field(default_factory=list)  # schema records (.sql files)
 
     @property
     def summary(self) -> FileSummary | None:
@@ -42,12 +44,13 @@ class FileResult:
             "findings": [f.to_json() for f in self.findings],
             "summary": self.summary_data,
             "summary_hash": self.summary_hash,
+            "ddl": self.ddl,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileResult:
         return cls(data["path"], [Finding.from_json(f) for f in data["findings"]],
-                   data.get("summary"), data.get("summary_hash", ""))
+                   data.get("summary"), data.get("summary_hash", ""), list(data.get("ddl", [])))
 
 
 def decode_source(data: bytes) -> str:
@@ -181,13 +184,59 @@ def finish(path: str, text: str, findings: list[Finding]) -> list[Finding]:
 
 
 def _analyze_sql_file(path: str, data: bytes, config: Config, pack: RulePack) -> FileResult:
+    from perflint.rulebase import SqlContext
     from perflint.sqlcheck import check_sql
 
     text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    lines = LineIndex(text)
     findings: list[Finding] = []
-    dialect = config.dialect or "postgres"
+    sql_context = SqlContext(config.dialect or guess_dialect(text), config.deep_offset)
     sql_rules = pack.sql_rules()
+    ddl: list[dict[str, Any]] = []
     for statement in split_statements(text):
-        for code, message in check_sql(statement.text, dialect, sql_rules, pack.codes):
-            findings.append(make_finding(code, message, path, statement.line, statement.column + 1))
-    return FileResult(path, finish(path, text, findings), None)
+        if _DDL_HEAD.match(statement.text):
+            ddl.extend(_ddl_records(statement.text, sql_context.dialect))
+        for problem in check_sql(statement.text, sql_context, sql_rules, pack.codes):
+            if problem.offset is None:
+                line, column = statement.line, statement.column
+                end_line, end_column = line, column
+            else:
+                line, column = lines.position(statement.offset + problem.offset)
+                end_line, end_column = lines.position(
+                    statement.offset + (problem.end_offset or problem.offset + 1))
+            extra: dict[str, Any] = {}
+            if problem.schema_check is not None:
+                extra["schema_check"] = problem.schema_check.to_json()
+            if problem.confidence:
+                extra["confidence"] = problem.confidence
+            findings.append(make_finding(problem.code, problem.message, path, line, column + 1,
+                                         end_line, end_column + 1, **extra))
+    return FileResult(path, finish(path, text, findings), None, ddl=ddl)
+
+
+# Statements that can change the schema; only these are read for schema facts.
+_DDL_HEAD = re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(?:create|alter|drop)\b",
+                       re.IGNORECASE | re.DOTALL)
+
+
+def _ddl_records(text: str, dialect: str) -> list[dict[str, Any]]:
+    from perflint.schema_ddl import ddl_records
+    from perflint.sqltext import SqlParseError, normalise, parse_statements
+
+    try:
+        statements = parse_statements(normalise(text, dialect).text, dialect)
+    except SqlParseError:
+        return []
+    return [record for statement in statements for record in ddl_records(statement)]
+
+
+class LineIndex:
+    """(line, 0-based column) of character offsets in a text."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0]
+        self.starts.extend(match.end() for match in re.finditer("\n", text))
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1]

@@ -40,13 +40,17 @@ def cli() -> None:
 @click.option("--sort", type=click.Choice(["score", "location"]), default="score", show_default=True)
 @click.option("--min-confidence", type=click.Choice(["low", "medium", "high"]))
 @click.option("--dialect", help="SQL dialect (default: guessed from the driver, else postgres).")
+@click.option("--schema", "schema_paths", multiple=True,
+              type=click.Path(exists=True, path_type=Path),
+              help="DDL (.sql file or directory) describing the database, for PFL109/PFL113; repeatable.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="pyproject.toml to read [tool.perflint] from.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[str, ...],
           ignore: tuple[str, ...], output_format: str, output: Path | None, jobs: int | None,
           no_cache: bool, cache_dir: str | None, sort: str, min_confidence: str | None,
-          dialect: str | None, config_path: Path | None, exit_zero: bool) -> None:
+          dialect: str | None, schema_paths: tuple[Path, ...], config_path: Path | None,
+          exit_zero: bool) -> None:
     """Check PATHS (default: the current directory) for performance anti-patterns."""
     from perflint.reporters import REPORTERS
     from perflint.runner import RunOptions, run
@@ -60,7 +64,8 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
             config, select=_split(select),
             extend_select=config.extend_select + extra_select if extra_select else None,
             ignore=config.ignore + extra_ignore if extra_ignore else None,
-            min_confidence=min_confidence, dialect=dialect, cache_dir=cache_dir)
+            min_confidence=min_confidence, dialect=dialect, cache_dir=cache_dir,
+            schema=config.schema + tuple(str(p.resolve()) for p in schema_paths) if schema_paths else None)
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
     options = RunOptions(paths=paths or (Path("."),), jobs=jobs, use_cache=not no_cache,

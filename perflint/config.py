@@ -40,6 +40,7 @@ class Config:
     entry_point_decorators: tuple[str, ...] = ()
     min_confidence: str = "low"
     small_literal_max: int = 16
+    deep_offset: int = 1000  # PFL107: a literal OFFSET at least this large
     cache_dir: str = ".perflint_cache"
     source: str = "defaults"  # where it was read from, for messages
 
@@ -54,6 +55,12 @@ class Config:
         codes -= expand_codes(self.ignore)
         return frozenset(codes)
 
+    def schema_paths(self, cwd: Path) -> list[Path]:
+        """``schema`` entries as paths: relative ones are taken from the directory of the
+        pyproject.toml that named them (from ``cwd`` for the command line)."""
+        base = Path(self.source).parent if self.source.endswith(".toml") else cwd
+        return [Path(entry) if Path(entry).is_absolute() else base / entry for entry in self.schema]
+
     def analysis_key(self) -> str:
         """Hash of everything that changes what one file's analysis produces."""
         relevant = {
@@ -62,6 +69,7 @@ class Config:
             "extra_sinks": self.extra_sinks,
             "entry_point_decorators": self.entry_point_decorators,
             "small_literal_max": self.small_literal_max,
+            "deep_offset": self.deep_offset,
         }
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -91,6 +99,7 @@ _KEYS: dict[str, tuple[str, type]] = {
     "entry-point-decorators": ("entry_point_decorators", list),
     "min-confidence": ("min_confidence", str),
     "small-literal-max": ("small_literal_max", int),
+    "deep-offset": ("deep_offset", int),
     "cache-dir": ("cache_dir", str),
 }
 
@@ -169,6 +178,8 @@ def validate(config: Config) -> Config:
                           f"(known: {', '.join(DIALECTS)})")
     if config.small_literal_max < 0:
         raise ConfigError(f"{config.source}: small-literal-max must be >= 0")
+    if config.deep_offset < 1:
+        raise ConfigError(f"{config.source}: deep-offset must be >= 1")
     return config
 
 

@@ -41,6 +41,8 @@ class Frame:
     # Names ever bound to a literal tuple/list/set here: the only candidates for
     # "a loop over a small literal through a name" (checked fully, and lazily, by rules).
     literal_names: set[str] = field(default_factory=set)
+    # Local names bound to a tuple/list/dict display (query parameters built before the call).
+    collections: dict[str, cst.BaseExpression] = field(default_factory=dict)
 
 
 @dataclass
@@ -96,6 +98,14 @@ class Context:
         if value is None:
             value = self.frames[0].strings.get(name)
         return value
+
+    def lookup_class_string(self, owner: str, name: str) -> cst.BaseExpression | None:
+        """``self.QUERY`` / ``cls.QUERY`` / ``Repo.QUERY``: a string constant of the
+        enclosing class, or of a class of that name defined at module level so far."""
+        for frame in reversed(self.frames):
+            if frame.kind == "class" and (owner in ("self", "cls") or owner == frame.name):
+                return frame.strings.get(name)
+        return None
 
     def report(self, rule: Rule, node: cst.CSTNode, message: str | None = None,
                **extra: Any) -> None:

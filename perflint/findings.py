@@ -38,6 +38,9 @@ class Finding:
     function: str = ""
     loop_depth: int = 0
     base_cost: float = 1.0
+    # The condition on the project's schema under which this finding stands (a
+    # perflint.schema.SchemaCheck as JSON); decided and cleared in the project phase.
+    schema_check: dict[str, Any] | None = None
 
     def sort_key_location(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)

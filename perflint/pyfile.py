@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -13,23 +14,36 @@ from perflint.cstparse import parse_module
 from perflint.cstutil import dotted_name
 from perflint.findings import Finding
 from perflint.knowledge import Knowledge
-from perflint.positions import node_spans
-from perflint.queries import classify_call, sql_of_call
+from perflint.literalpos import literal_parts, locate
+from perflint.positions import Span, node_spans
+from perflint.queries import classify_call, sql_of_call, wildcard_params
+from perflint.rulebase import SqlContext
 from perflint.rulepack import RulePack
-from perflint.sqlcheck import check_sql
+from perflint.sqlcheck import SqlProblem, check_sql
 from perflint.summary_builder import SummaryBuilder
 from perflint.traversal import Dispatcher, Walker
 
 PARSE_ERROR = "PFL901"
 
 
+@dataclass(frozen=True)
+class SqlUse:
+    """SQL text a sink runs: where its literal is, and what the call binds to it."""
+
+    text: str
+    literal: cst.BaseExpression
+    function: str
+    loop_depth: int
+    wildcard_params: frozenset[str]
+
+
 class FactCollector:
     """The engine's own visitor: call sites for the call graph, and SQL handed to sinks."""
 
     def __init__(self) -> None:
-        # literal node id -> (text, literal node); a literal is checked once however
-        # many sinks it reaches (``execute(text(SQL))``, a constant used twice).
-        self.sql_uses: dict[int, tuple[str, cst.BaseExpression, str, int]] = {}
+        # literal node id -> use; a literal is checked once however many sinks it
+        # reaches (``execute(text(SQL))``, a constant used twice): the first (outermost) wins.
+        self.sql_uses: dict[int, SqlUse] = {}
 
     def visit_Call(self, node: cst.Call, ctx: Context) -> None:
         callee = dotted_name(node.func)
@@ -39,8 +53,9 @@ class FactCollector:
         if query is not None:
             ctx.summary.mark_query()
         sql = sql_of_call(node, ctx)
-        if sql is not None:
-            self.sql_uses.setdefault(id(sql[1]), (*sql, ctx.frame.qualname, len(ctx.loops)))
+        if sql is not None and id(sql[1]) not in self.sql_uses:
+            self.sql_uses[id(sql[1])] = SqlUse(sql[0], sql[1], ctx.frame.qualname, len(ctx.loops),
+                                               wildcard_params(node, ctx))
 
 
 def _parse_error(path: str, message: str, line: int = 1, column: int = 1) -> Finding:
@@ -60,6 +75,23 @@ def _syntax_error_finding(path: str, data: bytes, error: cst.ParserSyntaxError) 
         pass
     first = str(error.message).splitlines()[0] if error.message else "syntax error"
     return _parse_error(path, f"cannot parse Python: {first}", error.raw_line, error.raw_column + 1)
+
+
+def _sql_finding(path: str, problem: SqlProblem, use: SqlUse, spans: dict[int, Span]) -> Finding:
+    """At the offending fragment inside the literal when it can be mapped, else at the literal."""
+    span = spans[id(use.literal)]
+    line, column, end_line, end_column = span.line, span.column, span.end_line, span.end_column
+    parts = literal_parts(use.literal)
+    if parts is not None and problem.offset is not None:
+        start = locate(parts, spans, problem.offset)
+        end = locate(parts, spans, max((problem.end_offset or problem.offset + 1) - 1, problem.offset))
+        if start is not None:
+            line, column = start
+            end_line, end_column = (end[0], end[1] + 1) if end is not None else start
+    return make_finding(problem.code, problem.message, path, line, column + 1, end_line,
+                        end_column + 1, function=use.function, loop_depth=use.loop_depth,
+                        schema_check=problem.schema_check.to_json() if problem.schema_check else None,
+                        **({"confidence": problem.confidence} if problem.confidence else {}))
 
 
 def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> FileResult:
@@ -95,12 +127,16 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
 
     dialect = config.dialect or ctx.dialect_hint or "postgres"
     sql_rules = pack.sql_rules() if collector.sql_uses else []
-    sql_reports: list[tuple[str, str, cst.CSTNode, str, int]] = []
-    for text_sql, literal, function, depth in collector.sql_uses.values():
-        for code, message in check_sql(text_sql, dialect, sql_rules, pack.codes):
-            sql_reports.append((code, message, literal, function, depth))
+    sql_reports: list[tuple[SqlProblem, SqlUse]] = []
+    for use in collector.sql_uses.values():
+        sql_context = SqlContext(dialect, config.deep_offset, use.wildcard_params)
+        for problem in check_sql(use.text, sql_context, sql_rules, pack.codes):
+            sql_reports.append((problem, use))
 
-    nodes = [report.node for report in ctx.reports] + [use[2] for use in sql_reports]
+    nodes: list[cst.CSTNode] = [report.node for report in ctx.reports]
+    for _problem, use in sql_reports:
+        nodes.append(use.literal)
+        nodes.extend(literal_parts(use.literal) or ())
     spans = node_spans(module, nodes)
     findings: list[Finding] = []
     for report in ctx.reports:
@@ -110,11 +146,8 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
             report.rule.code, report.message, path, span.line, span.column + 1,
             span.end_line, span.end_column + 1, function=report.function,
             loop_depth=report.loop_depth, **extra))
-    for code, message, node, function, depth in sql_reports:
-        span = spans[id(node)]
-        findings.append(make_finding(code, message, path, span.line, span.column + 1,
-                                     span.end_line, span.end_column + 1, function=function,
-                                     loop_depth=depth))
+    for problem, use in sql_reports:
+        findings.append(_sql_finding(path, problem, use, spans))
     result.findings = finish(path, text, findings)
     result.set_summary(builder.summary)
     return result

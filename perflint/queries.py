@@ -10,7 +10,7 @@ import libcst as cst
 from perflint import knowledge as kb
 from perflint.context import Context
 from perflint.cstutil import call_method_name, dotted_name, iter_every_node, iter_subtree, receiver, receiver_last_name
-from perflint.sqltext import is_write, looks_like_sql, string_value
+from perflint.sqltext import POSITIONAL, is_write, looks_like_sql, string_value
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,8 @@ def _resolve_string(node: cst.BaseExpression, ctx: Context) -> cst.BaseExpressio
     """The string expression an argument stands for: itself, a named constant, or ``text(...)``."""
     if isinstance(node, cst.Name):
         return ctx.lookup_string(node.value)
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+        return ctx.lookup_class_string(node.value.value, node.attr.value)
     if isinstance(node, cst.Call) and dotted_name(node.func) in ctx.knowledge.sql_sink_functions:
         inner = _sql_argument(node)
         return _resolve_string(inner, ctx) if inner is not None else None
@@ -76,6 +78,54 @@ def _is_db_receiver(name: str | None, names: frozenset[str]) -> bool:
         return False
     lowered = name.lower().lstrip("_")
     return lowered in names or lowered.rsplit("_", 1)[-1] in names
+
+
+_PARAMS_KEYWORDS = frozenset({"params", "parameters", "values", "args", "vars", "multiparams"})
+
+
+def wildcard_params(call: cst.Call, ctx: Context) -> frozenset[str]:
+    """Placeholders this sink call binds to a pattern that starts with a wildcard
+    (``(f"%{q}%",)``, ``{"q": "%" + q}``, asyncpg's ``fetch(sql, "%" + q)``): positional
+    ones as ``pfl_pos_<i>``, named ones by name (see SqlContext)."""
+    sql_argument = _sql_argument(call)
+    values: list[cst.BaseExpression] = []
+    container: cst.BaseExpression | None = None
+    for arg in call.args:
+        if arg.value is sql_argument or arg.star:
+            continue
+        if arg.keyword is not None:
+            if arg.keyword.value in _PARAMS_KEYWORDS:
+                container = arg.value
+            continue
+        values.append(arg.value)
+    if container is None and len(values) == 1 and isinstance(values[0], cst.Tuple | cst.List | cst.Dict):
+        container = values[0]
+    if isinstance(container, cst.Name):
+        container = ctx.frame.collections.get(container.value)
+    found: set[str] = set()
+    if isinstance(container, cst.Tuple | cst.List):
+        values = [element.value for element in container.elements]
+    elif isinstance(container, cst.Dict):
+        for element in container.elements:
+            if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
+                key = element.key.evaluated_value
+                if isinstance(key, str) and _starts_with_wildcard(element.value, ctx):
+                    found.add(key)
+        return frozenset(found)
+    for index, value in enumerate(values):
+        if _starts_with_wildcard(value, ctx):
+            found.add(POSITIONAL.format(index))
+    return frozenset(found)
+
+
+def _starts_with_wildcard(value: cst.BaseExpression, ctx: Context) -> bool:
+    if isinstance(value, cst.Name):
+        resolved = ctx.lookup_string(value.value)
+        if resolved is None:
+            return False
+        value = resolved
+    text = string_value(value)
+    return text is not None and text.startswith(("%", "_"))
 
 
 def sql_of_call(call: cst.Call, ctx: Context) -> tuple[str, cst.BaseExpression] | None:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from sqlglot import exp
 
+    from perflint.schema import SchemaCheck
+
 
 @dataclass(frozen=True)
 class Valid:
@@ -69,15 +71,34 @@ class PythonRule(Rule):
 
 
 @dataclass(frozen=True)
+class SqlContext:
+    """What a SQL rule may know besides the statement: the dialect, thresholds, and which
+    placeholders the Python code next to the query binds to a pattern starting with a
+    wildcard (``cur.execute(sql, (f"%{q}%",))``): positional ones as ``pfl_pos_<i>``
+    (0-based, the name the placeholder gets when normalised), named ones by their name."""
+
+    dialect: str = "postgres"
+    deep_offset: int = 1000
+    wildcard_params: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class SqlHit:
-    """One problem a SQL rule found in a statement; ``fragment`` is text to locate."""
+    """One problem a SQL rule found in a statement.
+
+    ``node`` is where it is: its position in the text comes from sqlglot's token
+    positions (the finding falls back to the statement's start when there is none).
+    ``schema_check`` makes the finding conditional on the project's schema (see
+    perflint.schema): it is decided after every file has been read."""
 
     message: str
-    fragment: str = ""
+    node: exp.Expression | None = None
+    schema_check: SchemaCheck | None = None
+    confidence: str | None = None
 
 
 class SqlRule(Rule):
     """A rule over one parsed SQL statement (from a Python sink or a .sql file)."""
 
-    def check(self, statement: exp.Expression) -> Iterator[SqlHit]:  # pragma: no cover
+    def check(self, statement: exp.Expression, sql: SqlContext) -> Iterator[SqlHit]:  # pragma: no cover
         raise NotImplementedError

@@ -18,6 +18,7 @@ from perflint.config import CONFIDENCE_ORDER, Config
 from perflint.discovery import Discoverer, SourceFile
 from perflint.findings import FileError, Finding
 from perflint.registry import expand_codes
+from perflint.schema import build_schema, decide_schema_checks
 
 
 @dataclass
@@ -89,6 +90,12 @@ def run(config: Config, options: RunOptions) -> RunResult:
                             options.cwd)
     files, missing = discoverer.discover(list(options.paths))
     errors = [FileError(path, "no such file or directory") for path in missing]
+    # DDL named in the configuration (or --schema) is read for the schema, not reported on.
+    schema_files, schema_missing = Discoverer((), False, options.cwd).discover(
+        config.schema_paths(options.cwd))
+    errors.extend(FileError(path, "schema path not found") for path in schema_missing)
+    reported = {source.display for source in files}
+    files = files + [s for s in schema_files if s.display.endswith(".sql") and s.display not in reported]
     config_key = config.analysis_key()
     enabled = config.enabled_codes()
 
@@ -115,7 +122,9 @@ def run(config: Config, options: RunOptions) -> RunResult:
         errors.extend(cached_errors)
         stats["cached"] = len(contents)
     else:
-        findings, file_errors = _analyze_project(contents, config, options, cache, stats)
+        findings, file_errors = _analyze_project(contents, config, options, cache, stats,
+                                                 [s.display for s in schema_files])
+        findings = [f for f in findings if f.path in reported]
         errors.extend(file_errors)
         if cache:
             cache.put("project", whole_key, {
@@ -150,8 +159,8 @@ def _decode_project(value: Any) -> tuple[list[Finding], list[FileError]] | None:
 
 
 def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Config,
-                     options: RunOptions, cache: ResultCache | None,
-                     stats: dict[str, Any]) -> tuple[list[Finding], list[FileError]]:
+                     options: RunOptions, cache: ResultCache | None, stats: dict[str, Any],
+                     schema_order: list[str]) -> tuple[list[Finding], list[FileError]]:
     results: list[FileResult | None] = [None] * len(contents)
     errors: list[FileError] = []
     missing: list[int] = []
@@ -183,6 +192,9 @@ def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Conf
             cache.put("file", key, output["result"])
 
     findings = [finding for result in results if result for finding in result.findings]
+    if any(finding.schema_check for finding in findings):
+        schema = build_schema([result for result in results if result], schema_order)
+        findings = decide_schema_checks(findings, schema)
     _rank(findings, [result for result in results if result], cache)
     return findings, errors
 

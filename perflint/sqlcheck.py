@@ -3,23 +3,65 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from perflint.rulebase import SqlRule
-from perflint.sqltext import SqlParseError, parse_statements
+from perflint.rulebase import SqlContext, SqlRule
+from perflint.schema import SchemaCheck
+from perflint.sqltext import SqlParseError, normalise, parse_statements
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlglot import exp
 
 PARSE_FAILURE_CODE = "PFL902"
 
 
-def check_sql(text: str, dialect: str, rules: list[SqlRule],
-              enabled: frozenset[str]) -> Iterator[tuple[str, str]]:
-    """(code, message) for every problem in ``text``; unparseable SQL yields PFL902 (if enabled)."""
+@dataclass(frozen=True)
+class SqlProblem:
+    """A rule's finding in one SQL text. ``offset``/``end_offset`` index the text as
+    given (before placeholder normalisation); None when the problem has no position
+    of its own (then the finding points at the start of the SQL)."""
+
+    code: str
+    message: str
+    offset: int | None = None
+    end_offset: int | None = None
+    schema_check: SchemaCheck | None = None
+    confidence: str | None = None
+
+
+def check_sql(text: str, sql: SqlContext, rules: list[SqlRule],
+              enabled: frozenset[str]) -> Iterator[SqlProblem]:
+    """Every problem in ``text``; unparseable SQL yields PFL902 (if enabled), nothing else."""
+    normalised = normalise(text, sql.dialect)
     try:
-        statements = parse_statements(text, dialect)
+        statements = parse_statements(normalised.text, sql.dialect)
     except SqlParseError as error:
         if PARSE_FAILURE_CODE in enabled:
-            yield PARSE_FAILURE_CODE, f"SQL did not parse ({dialect}): {error}"
+            yield SqlProblem(PARSE_FAILURE_CODE, f"SQL did not parse ({sql.dialect}): {error}")
         return
     for statement in statements:
         for rule in rules:
-            for hit in rule.check(statement):
-                yield rule.code, hit.message
+            for hit in rule.check(statement, sql):
+                span = node_span(hit.node) if hit.node is not None else None
+                offset = end = None
+                if span is not None:
+                    offset = normalised.original_offset(span[0])
+                    end = normalised.original_offset(span[1] - 1) + 1
+                yield SqlProblem(rule.code, hit.message, offset, end, hit.schema_check,
+                                 hit.confidence)
+
+
+def node_span(node: exp.Expression) -> tuple[int, int] | None:
+    """[start, end) of a parsed node in the normalised text, from the token positions
+    sqlglot keeps on identifiers, literals and functions inside it."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for sub in node.walk():
+        meta = sub.meta if sub._meta else None  # ``meta`` would create an empty dict
+        if meta and "start" in meta:
+            starts.append(meta["start"])
+            ends.append(meta["end"] + 1)
+    if not starts:
+        return None
+    return min(starts), max(ends)

@@ -1,8 +1,16 @@
-"""Split a .sql file into statements, each with the line it starts on."""
+"""Split a .sql file into statements, each with where it starts.
+
+Understands quotes (``'``, ``"``, MySQL backticks), ``--`` and ``/* */`` comments,
+``$tag$`` bodies, psql meta-commands (a line starting with ``\\``, skipped), and
+aiosql-style named query files, where a ``-- name: ...`` comment starts a new query
+whether or not the previous one ended with ``;``."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_AIOSQL_NAME = re.compile(r"--\s*name\s*:")
 
 
 @dataclass(frozen=True)
@@ -10,6 +18,21 @@ class SqlStatementText:
     text: str
     line: int  # 1-based line of the statement's first non-comment character
     column: int  # 0-based
+    offset: int = 0  # of ``text`` in the file
+
+
+_DIALECT_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("mysql", re.compile(r"`\w+`|\bENGINE\s*=|\bAUTO_INCREMENT\b|\bUNSIGNED\b", re.IGNORECASE)),
+    ("sqlite", re.compile(r"\bAUTOINCREMENT\b|\bPRAGMA\b|\bWITHOUT\s+ROWID\b", re.IGNORECASE)),
+)
+
+
+def guess_dialect(source: str) -> str:
+    """The dialect a .sql file is written in, from tell-tale syntax; PostgreSQL otherwise."""
+    for dialect, marker in _DIALECT_MARKERS:
+        if marker.search(source):
+            return dialect
+    return "postgres"
 
 
 def split_statements(source: str) -> list[SqlStatementText]:
@@ -29,7 +52,16 @@ def split_statements(source: str) -> list[SqlStatementText]:
             continue
         if ch == "-" and source.startswith("--", i):
             end = source.find("\n", i)
+            if first is not None and _AIOSQL_NAME.match(source, i):
+                statements.append(SqlStatementText(source[start:i], first[0], first[1], start))
+                first = None
+                start = i
             i = n if end == -1 else end
+            continue
+        if ch == "\\" and first is None:  # psql meta-command: runs to the end of its line
+            end = source.find("\n", i)
+            i = n if end == -1 else end
+            start = i
             continue
         if ch == "/" and source.startswith("/*", i):
             end = source.find("*/", i + 2)
@@ -41,7 +73,7 @@ def split_statements(source: str) -> list[SqlStatementText]:
             continue
         if first is None and not ch.isspace() and ch != ";":
             first = (line, i - line_start)
-        if ch in ("'", '"'):
+        if ch in ("'", '"', "`"):
             end = i + 1
             while end < n:
                 if source[end] == ch:
@@ -68,10 +100,10 @@ def split_statements(source: str) -> list[SqlStatementText]:
                 continue
         if ch == ";":
             if first is not None:
-                statements.append(SqlStatementText(source[start:i], first[0], first[1]))
+                statements.append(SqlStatementText(source[start:i], first[0], first[1], start))
             start = i + 1
             first = None
         i += 1
     if first is not None and source[start:].strip():
-        statements.append(SqlStatementText(source[start:], first[0], first[1]))
+        statements.append(SqlStatementText(source[start:], first[0], first[1], start))
     return statements

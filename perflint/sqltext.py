@@ -8,8 +8,11 @@ driver placeholders (``%s``, ``%(name)s``, ``$1``, ``?``, ``:name``) become
 
 from __future__ import annotations
 
+import bisect
 import re
 import string
+import sys
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -115,29 +118,81 @@ def _format_with_holes(template: str, holes: _Holes) -> str:
 _PLACEHOLDER = re.compile(
     r"""('(?:[^']|'')*')            # single-quoted literal: left alone
       |("(?:[^"]|"")*")             # quoted identifier: left alone
+      |(`[^`]*`)                    # MySQL quoted identifier: left alone
       |(%%)                         # escaped percent
       |%\((\w+)\)s                  # pyformat
       |(%s)                         # format
       |\$(\d+)                      # numeric (asyncpg / postgres)
+      |((?<![\w?:])\?(?![|&?\w]))     # qmark (not the jsonb ``?|`` / ``?&`` operators)
     """,
     re.VERBOSE,
 )
+POSITIONAL = "pfl_pos_{}"
 
 
-def normalise_placeholders(text: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        if match.group(1) or match.group(2):
-            literal = match.group(0)
-            return literal.replace("%%", "%")
-        if match.group(3):
-            return "%"
+@dataclass(frozen=True)
+class NormalisedSql:
+    """SQL text with every driver placeholder rewritten to a named one sqlglot reads in
+    any dialect: positional ones (``%s``, ``?``, ``$1``) become ``:pfl_pos_<i>`` with
+    ``i`` their 0-based parameter index, ``%(name)s`` becomes ``:name``, ``%%`` becomes
+    ``%``. ``breaks`` maps offsets back to the original text."""
+
+    text: str
+    breaks: tuple[tuple[int, int], ...] = ()  # (normalised offset, original offset) where they diverge
+
+    def original_offset(self, offset: int) -> int:
+        """The offset in the original text of the character at ``offset`` here."""
+        index = bisect.bisect_right(self.breaks, (offset, sys.maxsize)) - 1
+        if index < 0:
+            return offset
+        normalised, original = self.breaks[index]
+        return original + (offset - normalised)
+
+
+def normalise(text: str, dialect: str = "postgres") -> NormalisedSql:
+    """Rewrite placeholders (see NormalisedSql). In PostgreSQL ``?`` is also the jsonb
+    key-exists operator, which sqlglot reads in context, so it is left to sqlglot there."""
+    qmark = dialect != "postgres"
+    out: list[str] = []
+    breaks: list[tuple[int, int]] = []
+    length = 0  # of the normalised text so far
+    last = 0
+    positional = 0
+    for match in _PLACEHOLDER.finditer(text):
+        literal = match.group(1) or match.group(2) or match.group(3)
+        if literal and "%%" not in literal or match.group(8) and not qmark:
+            continue
+        out.append(text[last:match.start()])
+        length += match.start() - last
+        if literal:
+            # keep the literal's characters aligned: each ``%%`` is one ``%`` plus a break
+            pieces = literal.split("%%")
+            for number, piece in enumerate(pieces):
+                out.append(piece)
+                length += len(piece)
+                if number < len(pieces) - 1:
+                    out.append("%")
+                    length += 1
+                    consumed = match.start() + sum(len(p) + 2 for p in pieces[:number + 1])
+                    breaks.append((length, consumed))
+            last = match.end()
+            continue
         if match.group(4):
-            return f":{match.group(4)}"
-        if match.group(5):
-            return "?"
-        return f":p{match.group(6)}"
-
-    return _PLACEHOLDER.sub(replace, text)
+            replacement = "%"
+        elif match.group(5):
+            replacement = f":{match.group(5)}"
+        elif match.group(7):
+            replacement = ":" + POSITIONAL.format(int(match.group(7)) - 1)
+        else:
+            replacement = ":" + POSITIONAL.format(positional)
+            positional += 1
+        breaks.append((length, match.start()))
+        out.append(replacement)
+        length += len(replacement)
+        breaks.append((length, match.end()))
+        last = match.end()
+    out.append(text[last:])
+    return NormalisedSql("".join(out), tuple(breaks))
 
 
 class SqlParseError(Exception):
@@ -146,7 +201,7 @@ class SqlParseError(Exception):
 
 @lru_cache(maxsize=4096)
 def parse_statements(text: str, dialect: str) -> tuple[exp.Expression, ...]:
-    """Parse (normalised) SQL into statements; raises SqlParseError, never anything else."""
+    """Parse normalised SQL (see ``normalise``) into statements; raises SqlParseError, never anything else."""
     import logging
 
     import sqlglot
@@ -156,7 +211,7 @@ def parse_statements(text: str, dialect: str) -> tuple[exp.Expression, ...]:
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
     try:
-        parsed = sqlglot.parse(normalise_placeholders(text), read=dialect)
+        parsed = sqlglot.parse(text, read=dialect)
     except SqlglotError as error:
         raise SqlParseError(str(error).splitlines()[0]) from None
     except (RecursionError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:

@@ -8,8 +8,8 @@ never copies the tree or computes whole-module metadata.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from collections.abc import Callable, Iterable
 
 import libcst as cst
 
@@ -160,6 +160,8 @@ class Walker:
         self.walk_all(d.decorator for d in node.decorators)
         self.walk_all(arg.value for arg in node.bases)
         frame = Frame("class", node.name.value, self._qualname(node.name.value), node)
+        if isinstance(node.body, cst.IndentedBlock):
+            _collect_constants(node.body.body, frame)  # ``self.QUERY`` in a method above it
         self.ctx.frames.append(frame)
         self.ctx.summary.enter_class(node, self.ctx)
         self.walk(node.body)
@@ -221,27 +223,37 @@ class Walker:
         assert isinstance(node, cst.Assign)
         if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             name = node.targets[0].target.value
+            frame = self.ctx.frame
             if is_string_like(node.value):
-                self.ctx.frame.strings[name] = node.value
+                frame.strings[name] = node.value
             else:
-                self.ctx.frame.strings.pop(name, None)
+                frame.strings.pop(name, None)
                 if isinstance(node.value, _LITERAL_COLLECTIONS):
-                    self.ctx.frame.literal_names.add(name)
+                    frame.literal_names.add(name)
+            if isinstance(node.value, cst.Tuple | cst.List | cst.Dict):
+                frame.collections[name] = node.value
+            else:
+                frame.collections.pop(name, None)
         self.walk_children(node)
 
     def _collect_module_strings(self, module: cst.Module) -> None:
         """Module constants may be defined below the function that uses them."""
-        module_frame = self.ctx.frames[0]
-        for statement in module.body:
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if (isinstance(small, cst.Assign) and len(small.targets) == 1
-                            and isinstance(small.targets[0].target, cst.Name)):
-                        name = small.targets[0].target.value
-                        if is_string_like(small.value):
-                            module_frame.strings[name] = small.value
-                        elif isinstance(small.value, _LITERAL_COLLECTIONS):
-                            module_frame.literal_names.add(name)
+        _collect_constants(module.body, self.ctx.frames[0])
+
+
+def _collect_constants(body: Sequence[cst.BaseStatement], frame: Frame) -> None:
+    """String constants and literal collections assigned at the top of a module or class
+    body, known before any function in it is visited (it may be defined above them)."""
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if (isinstance(small, cst.Assign) and len(small.targets) == 1
+                        and isinstance(small.targets[0].target, cst.Name)):
+                    name = small.targets[0].target.value
+                    if is_string_like(small.value):
+                        frame.strings[name] = small.value
+                    elif isinstance(small.value, _LITERAL_COLLECTIONS):
+                        frame.literal_names.add(name)
 
 
 def _decorator_callee(expr: cst.BaseExpression) -> cst.BaseExpression:

@@ -92,7 +92,7 @@ def test_json_format_contract(project: Path) -> None:
     assert isinstance(report["stats"], dict) and report["stats"]["files"] == 3
     assert {(f["path"], f["line"], f["column"], f["code"]) for f in report["findings"]} == {
         ("app.py", N_PLUS_ONE_LINE, N_PLUS_ONE_COLUMN, "PFL201"),
-        ("q.sql", 1, 1, "PFL101"),  # a statement at the very start: 1-based line and column
+        ("q.sql", 1, 8, "PFL101"),  # the `*`: 1-based line and column
     }
     source_lines = (project / "app.py").read_text().splitlines()
     for finding in report["findings"]:

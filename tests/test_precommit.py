@@ -115,7 +115,7 @@ def test_hook_checks_sql_files(project: Path, pre_commit_home: Path) -> None:
     proc = run_hook(project, pre_commit_home, "queries/report.sql")
     output = proc.stdout + proc.stderr
     assert proc.returncode == 1, output
-    assert "queries/report.sql:1:1: PFL102" in output
+    assert "queries/report.sql:1:24: PFL102" in output
 
 
 def test_hook_skips_other_file_types(project: Path, pre_commit_home: Path) -> None:

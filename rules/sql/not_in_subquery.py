@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from perflint.rulebase import Invalid, SqlHit, SqlRule, Valid
+from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
 
 
 class NotInSubquery(SqlRule):
@@ -47,17 +47,17 @@ class NotInSubquery(SqlRule):
         Valid("SELECT id FROM products WHERE id IN (SELECT product_id FROM featured) LIMIT 5;\n", "q.sql"),
     )
     INVALID = (
-        Invalid("SELECT id FROM products\nWHERE id NOT IN (SELECT product_id FROM out_of_stock) LIMIT 10;\n", (1,), "q.sql"),
+        Invalid("SELECT id FROM products\nWHERE id NOT IN (SELECT product_id FROM out_of_stock) LIMIT 10;\n", (2,), "q.sql"),
         Invalid('cur.execute(\n    "SELECT id FROM a WHERE NOT a.id IN (SELECT a_id FROM b) LIMIT 5"\n)\n', (2,)),
     )
 
-    def check(self, statement: exp.Expression) -> Iterator[SqlHit]:
+    def check(self, statement: exp.Expression, sql: SqlContext) -> Iterator[SqlHit]:
         for not_node in statement.find_all(exp.Not):
             inner = not_node.this
             while isinstance(inner, exp.Paren):
                 inner = inner.this
             if isinstance(inner, exp.In) and _has_subquery(inner):
-                yield SqlHit(self.message, "NOT IN")
+                yield SqlHit(self.message, not_node)
                 return
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from perflint.rulebase import Invalid, SqlHit, SqlRule, Valid
+from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
 from perflint.rules.sql.shape import is_dynamic_table, top_level_selects
 
 
@@ -58,19 +58,20 @@ class SelectStar(SqlRule):
     INVALID = (
         Invalid('cur.execute("SELECT * FROM users WHERE id = %s", (1,))\n', (1,)),
         Invalid('def f(db):\n    return db.fetch_all(\n        "SELECT u.* FROM users u WHERE u.id = :id"\n    )\n', (3,)),
-        Invalid('QUERY = """\n    SELECT *\n    FROM users WHERE id = ?\n"""\n\ndef f(c):\n    c.execute(QUERY, (1,))\n', (1,)),
+        # at the star inside the triple-quoted constant
+        Invalid('QUERY = """\n    SELECT *\n    FROM users WHERE id = ?\n"""\n\ndef f(c):\n    c.execute(QUERY, (1,))\n', (2,)),
         Invalid("-- users\nSELECT *\nFROM users WHERE id = 1;\n", (2,), "query.sql"),
         Invalid('cur.execute("SELECT id FROM a WHERE id = 1 UNION SELECT * FROM b WHERE id = 2")\n', (1,)),
     )
 
-    def check(self, statement: exp.Expression) -> Iterator[SqlHit]:
+    def check(self, statement: exp.Expression, sql: SqlContext) -> Iterator[SqlHit]:
         for select in top_level_selects(statement):
             if _generic_over_any_table(select):
                 continue
             for projection in select.expressions:
                 if isinstance(projection, exp.Star) or (
                         isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)):
-                    yield SqlHit(self.message, "*")
+                    yield SqlHit(self.message, projection)
                     return
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from perflint.rulebase import Invalid, SqlHit, SqlRule, Valid
+from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
 from perflint.rules.sql.shape import cte_names, is_aggregate_only, reads_only_catalog, top_level_selects
 
 # Predicates that bound the rows a query returns (an equality, a range, a set or a pattern).
@@ -80,11 +80,12 @@ class UnboundedSelect(SqlRule):
         Invalid('cur.execute("SELECT id FROM user_accounts")\n', (1,)),
     )
 
-    def check(self, statement: exp.Expression) -> Iterator[SqlHit]:
+    def check(self, statement: exp.Expression, sql: SqlContext) -> Iterator[SqlHit]:
         ctes = cte_names(statement)
         for select in top_level_selects(statement):
             if _is_unbounded(select) and not reads_only_catalog(statement, ctes):
-                yield SqlHit(self.message)
+                # a UNION branch is pointed at; the whole statement at its start
+                yield SqlHit(self.message, None if select is statement else select)
                 return
 
 
