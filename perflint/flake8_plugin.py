@@ -63,5 +63,9 @@ class PerflintChecker:
         except Exception as error:  # never take flake8 down with us
             yield 1, 0, f"PFL901 perflint internal error: {type(error).__name__}: {error}", type(self)
             return
-        for finding in result.findings:
+        # flake8 sees one file: schema-dependent findings are decided against that file's
+        # own DDL only (PFL109/PFL113 stay quiet on tables it does not declare).
+        from perflint.schema import build_schema, decide_schema_checks
+
+        for finding in decide_schema_checks(result.findings, build_schema([result], [])):
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)

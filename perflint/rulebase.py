@@ -24,6 +24,7 @@ class Valid:
 
     code: str
     filename: str = "example.py"
+    schema: str = ""  # DDL the project around the example declares (a .sql file of its own)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Invalid:
     code: str
     lines: tuple[int, ...]
     filename: str = "example.py"
+    schema: str = ""
 
 
 class Rule:

@@ -17,7 +17,7 @@ for rule in all_rule_classes():
 
 @pytest.mark.parametrize(("rule", "example", "lines"), CASES)
 def test_rule_example(rule, example, lines):
-    findings = lint_source(example.code, example.filename, codes={rule.code})
+    findings = lint_source(example.code, example.filename, codes={rule.code}, schema=example.schema)
     reported = sorted(f.line for f in findings if f.code == rule.code)
     if lines is None:
         assert reported == [], f"{rule.code} must not fire on:\n{example.code}\n{findings}"
