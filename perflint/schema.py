@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # Column type families, as schema_ddl.py classifies declared types.
-NUMBER, STRING, TEMPORAL, OTHER = "number", "string", "temporal", "other"
+NUMBER, STRING, TEMPORAL, BOOLEAN, OTHER = "number", "string", "temporal", "boolean", "other"
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class SchemaCheck:
     """The condition under which a SQL finding stands.
 
     kind ``unindexed``: none of ``columns`` of ``table`` leads any index (PK, UNIQUE,
-    KEY, CREATE INDEX); ``type_mismatch``: ``columns[0]`` has a type of another family
+    KEY, CREATE INDEX) and not all of them are booleans; ``type_mismatch``: ``columns[0]`` has a type of another family
     than the literal kind in ``value`` ("number" or "string"); ``no_expression_index``:
     no expression index on ``table`` matches the expression key in ``value`` (stands for
     tables the schema does not know: that rule needs no schema).
@@ -138,13 +138,14 @@ class Schema:
         self._index_table[name.lower()] = key
 
     def confirms(self, check: SchemaCheck) -> str | None:
-        """None when the finding does not stand; otherwise a detail for its message ("" if none)."""
+        """None when the finding does not stand; otherwise what to append to its message
+        (punctuation included, "" for nothing)."""
         table = self.tables.get(table_key(check.table))
         if check.kind == "no_expression_index":
             if table is None:
                 return ""
             matched = any(check.value in index.expressions for index in table.indexes)
-            return None if matched else f"no expression index on {table.name}({check.value})"
+            return None if matched else ""
         if table is None:
             return None
         if any(column not in table.columns for column in check.columns):
@@ -152,12 +153,14 @@ class Schema:
         if check.kind == "unindexed":
             if not check.columns or set(check.columns) & table.leading_columns():
                 return None
-            names = ", ".join(f"{table.name}.{c}" for c in check.columns)
-            return f"no index leads with {names}"
+            candidates = [column for column in check.columns if table.columns[column][1] != BOOLEAN]
+            if not candidates:
+                return None  # two values: a plain index would not be used; not a missing index
+            return f"; add one, e.g. `CREATE INDEX ON {table.name} ({candidates[0]})`"
         if check.kind == "type_mismatch":
             declared, family = table.columns[check.columns[0]]
             if family in (NUMBER, STRING) and check.value in (NUMBER, STRING) and family != check.value:
-                return f"{table.name}.{check.columns[0]} is {declared}"
+                return f" ({table.name}.{check.columns[0]} is {declared})"
             return None
         return None
 
@@ -175,8 +178,8 @@ def build_schema(results: Iterable[Any], configured: list[str]) -> Schema:
 
 
 def decide_schema_checks(findings: list[Any], schema: Schema) -> list[Any]:
-    """Keep the findings whose schema condition holds (their message gains the detail
-    the schema gave); drop the rest. Findings without a condition pass unchanged."""
+    """Keep the findings whose schema condition holds (their message gains what the
+    schema adds); drop the rest. Findings without a condition pass unchanged."""
     kept = []
     for finding in findings:
         if not finding.schema_check:
@@ -190,7 +193,6 @@ def decide_schema_checks(findings: list[Any], schema: Schema) -> list[Any]:
         if detail is None:
             continue
         finding.schema_check = None
-        if detail:
-            finding.message = f"{finding.message} ({detail})"
+        finding.message += detail
         kept.append(finding)
     return kept

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from perflint.schema import NUMBER, OTHER, STRING, TEMPORAL
+from perflint.schema import BOOLEAN, NUMBER, OTHER, STRING, TEMPORAL
 
 Record = dict[str, Any]
 
@@ -30,6 +30,8 @@ def type_family(kind: exp.DataType | None) -> str:
         return STRING
     if kind.this in exp.DataType.TEMPORAL_TYPES:
         return TEMPORAL
+    if kind.this == exp.DataType.Type.BOOLEAN:
+        return BOOLEAN
     return OTHER
 
 
