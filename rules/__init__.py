@@ -8,6 +8,7 @@ the rules (and therefore LibCST or sqlglot) on runs where every file is cached.
 CATALOG: dict[str, str] = {
     "PFL101": "perflint.rules.sql.select_star:SelectStar",
     "PFL102": "perflint.rules.sql.not_in_subquery:NotInSubquery",
+    "PFL103": "perflint.rules.sql.non_sargable:NonSargable",
     "PFL106": "perflint.rules.sql.order_by_random:OrderByRandom",
     "PFL110": "perflint.rules.sql.unbounded_select:UnboundedSelect",
     "PFL201": "perflint.rules.db.n_plus_one:NPlusOne",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from sqlglot import exp
@@ -55,6 +56,52 @@ def is_dynamic_table(table: exp.Table) -> bool:
     return text in ("?", "%s") or text.startswith(HOLE_PREFIX)
 
 
+def is_run_time_value(node: exp.Expression) -> bool:
+    """The value is only known when the query runs: it is, or is computed from, a bound
+    parameter (``%s``, ``:name``, ``$1``, ``?``, ``@p``) or a formatted-in hole."""
+    for sub in node.walk():
+        if isinstance(sub, (exp.Placeholder, exp.Parameter)):
+            return True
+        if isinstance(sub, (exp.Column, exp.Identifier)) and sub.name.startswith(HOLE_PREFIX):
+            return True
+    return False
+
+
+def literal_number(node: exp.Expression) -> float | None:
+    """The value of a constant numeric expression (``1000``, ``(10 - 1) * 100``), else None."""
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return None
+        try:
+            return float(node.this)
+        except (TypeError, ValueError):
+            return None
+    if isinstance(node, exp.Paren):
+        return literal_number(node.this)
+    if isinstance(node, exp.Neg):
+        value = literal_number(node.this)
+        return None if value is None else -value
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul)):
+        left, right = literal_number(node.this), literal_number(node.expression)
+        if left is None or right is None:
+            return None
+        if isinstance(node, exp.Add):
+            return left + right
+        return left - right if isinstance(node, exp.Sub) else left * right
+    return None
+
+
+def table_label(table: exp.Expression) -> str:
+    """A table as a message names it: ``schema.name`` as written, ``{}`` for a name that
+    is formatted in at run time."""
+    if not isinstance(table, exp.Table):
+        return "?"
+    if is_dynamic_table(table):
+        return "{}"
+    parts = [part for part in (table.catalog, table.db, table.name) if part]
+    return ".".join(parts) or "?"
+
+
 def cte_names(statement: exp.Expression) -> set[str]:
     return {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
 
@@ -65,3 +112,118 @@ def reads_only_catalog(select: exp.Expression, ctes: set[str]) -> bool:
 
     tables = [t for t in select.find_all(exp.Table) if t.name.lower() not in ctes]
     return bool(tables) and all(is_catalog_table(t.name, t.db) for t in tables)
+
+
+def is_real_column(node: exp.Expression) -> bool:
+    """A column reference written in the SQL: not ``*`` and not a formatted-in hole
+    (``__pfl_hole_N__`` stands for a value or a name the Python code supplies)."""
+    return isinstance(node, exp.Column) and not isinstance(node.this, exp.Star) \
+        and not node.name.startswith(HOLE_PREFIX)
+
+
+# What a predicate may sit under and still be one of its clause's conditions.
+_LOGICAL = (exp.And, exp.Or, exp.Not, exp.Paren, exp.Escape)
+
+
+def predicate_clause(node: exp.Expression) -> str | None:
+    """``"WHERE"``, ``"JOIN ON"`` or ``"HAVING"`` when ``node`` is one of that clause's
+    conditions, reached from the clause only through AND / OR / NOT / parentheses (and a
+    LIKE's ESCAPE); None elsewhere (the SELECT list, a CASE, a function argument)."""
+    top = node
+    while isinstance(top.parent, _LOGICAL):
+        top = top.parent
+    parent = top.parent
+    if isinstance(parent, exp.Where):
+        return "WHERE"
+    if isinstance(parent, exp.Having):
+        return "HAVING"
+    if isinstance(parent, exp.Join) and top.arg_key == "on":
+        return "JOIN ON"
+    return None
+
+
+_SCOPES = (exp.Select, exp.Update, exp.Delete)
+
+
+def query_scope(node: exp.Expression) -> exp.Select | exp.Update | exp.Delete | None:
+    """The nearest SELECT / UPDATE / DELETE that ``node`` belongs to (itself included)."""
+    found = node if isinstance(node, _SCOPES) else node.find_ancestor(*_SCOPES)
+    return found if isinstance(found, _SCOPES) else None
+
+
+def scope_sources(scope: exp.Expression) -> list[exp.Expression]:
+    """What a SELECT / UPDATE / DELETE reads rows from, as written: ``exp.Table`` nodes,
+    and derived tables (``exp.Subquery`` and the like) that have no table name."""
+    sources: list[exp.Expression] = []
+    if isinstance(scope, exp.Update | exp.Delete) and scope.this is not None:
+        sources.append(scope.this)
+    # sqlglot >= 28 keys the FROM clause as "from_", older releases as "from".
+    origin = scope.args.get("from_") or scope.args.get("from")
+    if isinstance(origin, exp.From) and origin.this is not None:
+        sources.append(origin.this)
+    for join in scope.args.get("joins") or []:
+        if isinstance(join, exp.Join) and join.this is not None:
+            sources.append(join.this)
+    for used in scope.args.get("using") or [] if isinstance(scope, exp.Delete) else []:
+        sources.append(used)
+    return sources
+
+
+def _cte_defined(name: str, node: exp.Expression) -> bool:
+    """A WITH around ``node`` defines ``name``."""
+    lowered = name.lower()
+    current: exp.Expression | None = node
+    while current is not None:
+        with_ = current.args.get("with_") or current.args.get("with")
+        if isinstance(with_, exp.With):
+            if any(cte.alias_or_name.lower() == lowered for cte in with_.expressions):
+                return True
+        current = current.parent
+    return False
+
+
+def column_table(column: exp.Column, scope: exp.Expression | None = None) -> str:
+    """The name (unqualified, as written) of the table a column belongs to, or ``""``
+    when that cannot be known without guessing.
+
+    A qualified column (``u.email``) is resolved through the aliases and table names of
+    its query's FROM / JOINs (UPDATE and DELETE targets, DELETE ... USING included), then
+    of the enclosing queries (a correlated subquery); an unqualified one belongs to the
+    query's only source when it has exactly one. ``""`` for: a derived table or CTE, a
+    formatted-in table name, an unqualified column over several sources, a qualifier no
+    source declares. ``scope`` defaults to the column's own query (``query_scope``)."""
+    current = scope if scope is not None else query_scope(column)
+    qualifier = column.table.lower() if column.table else ""
+    while current is not None:
+        sources = scope_sources(current)
+        if not qualifier:
+            if len(sources) != 1:
+                return ""
+            return _real_table_name(sources[0])
+        for source in sources:
+            if source.alias_or_name.lower() == qualifier:
+                return _real_table_name(source)
+        current = query_scope(current.parent) if current.parent is not None else None
+    return ""
+
+
+def _real_table_name(source: exp.Expression) -> str:
+    if not isinstance(source, exp.Table) or is_dynamic_table(source) or not source.name:
+        return ""
+    if not source.db and _cte_defined(source.name, source):
+        return ""
+    return source.name
+
+
+_POSITIONAL_SHOWN = re.compile(r":pfl_pos_\d+\b")
+_HOLE_SHOWN = re.compile(re.escape(HOLE_PREFIX) + r"\d+__")
+
+
+def fragment_sql(node: exp.Expression, dialect: str) -> str:
+    """A fragment as a message quotes it: sqlglot's rendering in the query's dialect,
+    with normalised positional placeholders shown as ``?`` and formatted-in holes as ``{}``."""
+    try:
+        text = node.sql(dialect=dialect)
+    except Exception:  # a node this sqlglot release cannot render in that dialect
+        text = node.sql()
+    return _HOLE_SHOWN.sub("{}", _POSITIONAL_SHOWN.sub("?", text))
