@@ -11,6 +11,7 @@ CATALOG: dict[str, str] = {
     "PFL103": "perflint.rules.sql.non_sargable:NonSargable",
     "PFL106": "perflint.rules.sql.order_by_random:OrderByRandom",
     "PFL107": "perflint.rules.sql.deep_offset:DeepOffset",
+    "PFL108": "perflint.rules.sql.unfiltered_count:UnfilteredCount",
     "PFL110": "perflint.rules.sql.unbounded_select:UnboundedSelect",
     "PFL201": "perflint.rules.db.n_plus_one:NPlusOne",
     "PFL301": "perflint.rules.aio.await_in_loop:AwaitInLoop",
