@@ -13,6 +13,7 @@ CATALOG: dict[str, str] = {
     "PFL107": "perflint.rules.sql.deep_offset:DeepOffset",
     "PFL108": "perflint.rules.sql.unfiltered_count:UnfilteredCount",
     "PFL110": "perflint.rules.sql.unbounded_select:UnboundedSelect",
+    "PFL111": "perflint.rules.sql.unqualified_write:UnqualifiedWrite",
     "PFL201": "perflint.rules.db.n_plus_one:NPlusOne",
     "PFL301": "perflint.rules.aio.await_in_loop:AwaitInLoop",
     "PFL401": "perflint.rules.algo.quadratic_loop:QuadraticLoop",
