@@ -215,15 +215,25 @@ def _real_table_name(source: exp.Expression) -> str:
     return source.name
 
 
-_POSITIONAL_SHOWN = re.compile(r":pfl_pos_\d+\b")
-_HOLE_SHOWN = re.compile(re.escape(HOLE_PREFIX) + r"\d+__")
+_HOLE_TEXT = re.compile(HOLE_PREFIX + r"\d+__")  # also inside string literals: ``'%{q}%'``
+
+
+def _shown(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Placeholder) and node.name:
+        # positional placeholders (``%s``, ``?``, ``$1``) were numbered by normalisation
+        return exp.var("?" if node.name.startswith("pfl_pos_") else f":{node.name}")
+    return node
 
 
 def fragment_sql(node: exp.Expression, dialect: str) -> str:
-    """A fragment as a message quotes it: sqlglot's rendering in the query's dialect,
-    with normalised positional placeholders shown as ``?`` and formatted-in holes as ``{}``."""
+    """A fragment as a message quotes it: sqlglot's rendering in the query's dialect, with
+    positional placeholders shown as ``?``, named ones as ``:name`` (whatever the dialect's
+    own placeholder style) and formatted-in holes as ``{}``."""
     try:
-        text = node.sql(dialect=dialect)
+        shown = node.copy().transform(_shown)
+        return _HOLE_TEXT.sub("{}", shown.sql(dialect=dialect))
     except Exception:  # a node this sqlglot release cannot render in that dialect
-        text = node.sql()
-    return _HOLE_SHOWN.sub("{}", _POSITIONAL_SHOWN.sub("?", text))
+        try:
+            return node.sql()
+        except Exception:
+            return type(node).__name__
