@@ -15,6 +15,7 @@ CATALOG: dict[str, str] = {
     "PFL108": "perflint.rules.sql.unfiltered_count:UnfilteredCount",
     "PFL110": "perflint.rules.sql.unbounded_select:UnboundedSelect",
     "PFL111": "perflint.rules.sql.unqualified_write:UnqualifiedWrite",
+    "PFL112": "perflint.rules.sql.insert_without_columns:InsertWithoutColumns",
     "PFL201": "perflint.rules.db.n_plus_one:NPlusOne",
     "PFL301": "perflint.rules.aio.await_in_loop:AwaitInLoop",
     "PFL401": "perflint.rules.algo.quadratic_loop:QuadraticLoop",
