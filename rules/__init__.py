@@ -10,6 +10,7 @@ CATALOG: dict[str, str] = {
     "PFL102": "perflint.rules.sql.not_in_subquery:NotInSubquery",
     "PFL103": "perflint.rules.sql.non_sargable:NonSargable",
     "PFL104": "perflint.rules.sql.leading_wildcard:LeadingWildcard",
+    "PFL105": "perflint.rules.sql.or_across_columns:OrAcrossColumns",
     "PFL106": "perflint.rules.sql.order_by_random:OrderByRandom",
     "PFL107": "perflint.rules.sql.deep_offset:DeepOffset",
     "PFL108": "perflint.rules.sql.unfiltered_count:UnfilteredCount",
