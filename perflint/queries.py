@@ -10,7 +10,7 @@ import libcst as cst
 from perflint import knowledge as kb
 from perflint.context import Context
 from perflint.cstutil import call_method_name, dotted_name, iter_every_node, iter_subtree, receiver, receiver_last_name
-from perflint.sqltext import POSITIONAL, is_write, looks_like_sql, string_value
+from perflint.sqltext import HOLE_PREFIX, POSITIONAL, is_write, looks_like_sql, string_value
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,9 @@ def wildcard_params(call: cst.Call, ctx: Context) -> frozenset[str]:
                 container = arg.value
             continue
         values.append(arg.value)
-    if container is None and len(values) == 1 and isinstance(values[0], cst.Tuple | cst.List | cst.Dict):
+    if container is None and len(values) == 1 and isinstance(values[0], cst.Tuple | cst.List | cst.Dict | cst.Name):
         container = values[0]
-    if isinstance(container, cst.Name):
+    if isinstance(container, cst.Name):  # ``params = (...)`` earlier in the function
         container = ctx.frame.collections.get(container.value)
     found: set[str] = set()
     if isinstance(container, cst.Tuple | cst.List):
@@ -125,7 +125,9 @@ def _starts_with_wildcard(value: cst.BaseExpression, ctx: Context) -> bool:
             return False
         value = resolved
     text = string_value(value)
-    return text is not None and text.startswith(("%", "_"))
+    if text is None or text.startswith(HOLE_PREFIX):  # ``f"{q}%"``: starts with the user's text
+        return False
+    return text.startswith(("%", "_"))
 
 
 def sql_of_call(call: cst.Call, ctx: Context) -> tuple[str, cst.BaseExpression] | None:
@@ -191,7 +193,7 @@ def _plainly_not_sql(argument: cst.BaseExpression) -> bool:
     if text is None:
         return False
     head = text.lstrip()
-    return not head.startswith(("__pfl_hole_", "%")) and head != ""
+    return not head.startswith((HOLE_PREFIX, "%")) and head != ""
 
 
 def _builds_write(argument: cst.BaseExpression | None, ctx: Context) -> bool:

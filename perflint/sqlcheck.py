@@ -42,7 +42,11 @@ def check_sql(text: str, sql: SqlContext, rules: list[SqlRule],
         return
     for statement in statements:
         for rule in rules:
-            for hit in rule.check(statement, sql):
+            try:
+                hits = list(rule.check(statement, sql))
+            except RecursionError:
+                continue  # a statement nested beyond what a rule can walk: no verdict, no crash
+            for hit in hits:
                 span = node_span(hit.node) if hit.node is not None else None
                 offset = end = None
                 if span is not None:

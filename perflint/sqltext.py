@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sqlglot import exp
 
 HOLE = "__pfl_hole_{}__"
+HOLE_PREFIX = "__pfl_hole_"
 
 _SQL_START = re.compile(
     r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*|\(\s*)*"
@@ -91,7 +92,7 @@ def string_value(node: cst.BaseExpression, holes: _Holes | None = None) -> str |
             right = string_value(node.right, holes)
             return left + (right if right is not None else holes.next())
         if isinstance(node.operator, cst.Modulo):
-            return left  # ``%`` formatting: the conversion specs read as placeholders
+            return _percent_with_holes(left, holes)  # ``"... %s" % value``: Python fills them in
         return None
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
             and node.func.attr.value == "format":
@@ -100,6 +101,14 @@ def string_value(node: cst.BaseExpression, holes: _Holes | None = None) -> str |
             return None
         return _format_with_holes(template, holes)
     return None
+
+
+_PERCENT_SPEC = re.compile(r"%%|%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgGcrsa]")
+
+
+def _percent_with_holes(template: str, holes: _Holes) -> str:
+    """``%``-formatting done by Python: each conversion spec is a hole, ``%%`` a percent sign."""
+    return _PERCENT_SPEC.sub(lambda m: "%" if m.group(0) == "%%" else holes.next(), template)
 
 
 def _format_with_holes(template: str, holes: _Holes) -> str:

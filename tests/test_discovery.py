@@ -144,7 +144,7 @@ def test_explicit_file_inside_an_excluded_directory_is_checked(tmp_path: Path) -
 
 
 def test_sql_files_are_discovered(tmp_path: Path) -> None:
-    write(tmp_path, "db/schema.sql", "CREATE TABLE t (id int);\n")
+    write(tmp_path, "db/schema.sql", "CREATE TABLE t (id int PRIMARY KEY);\n")
     write(tmp_path, "db/report.sql", "SELECT * FROM t WHERE id = 1;\n")
     write(tmp_path, "db/readme.md", "SELECT * FROM t;\n")
     write(tmp_path, "db/dump.sql.gz", "x")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from perflint.rules.sql.shape import is_dynamic_table
+from perflint.sqltext import HOLE_PREFIX
 
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
@@ -71,14 +72,20 @@ def queries(statement: exp.Expression) -> Iterator[exp.Expression]:
 
 
 def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
-    """``a AND (b AND c)`` -> [a, b, c]; parentheses unwrapped. An OR stays one conjunct."""
-    if condition is None:
-        return []
-    while isinstance(condition, exp.Paren):
-        condition = condition.this
-    if isinstance(condition, exp.And):
-        return conjuncts(condition.this) + conjuncts(condition.expression)
-    return [condition]
+    """``a AND (b AND c)`` -> [a, b, c]; parentheses unwrapped. An OR stays one conjunct.
+    Iterative: generated WHERE clauses can chain thousands of ANDs."""
+    found: list[exp.Expression] = []
+    stack = [condition] if condition is not None else []
+    while stack:
+        node = stack.pop()
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if isinstance(node, exp.And):
+            stack.append(node.expression)
+            stack.append(node.this)
+        else:
+            found.append(node)
+    return found
 
 
 def is_value(node: exp.Expression | None) -> bool:
@@ -93,7 +100,7 @@ def is_value(node: exp.Expression | None) -> bool:
 
 
 def _is_hole(column: exp.Column) -> bool:
-    return column.name.startswith("__pfl_hole_") and not column.table
+    return column.name.startswith(HOLE_PREFIX) and not column.table
 
 
 def bare_column(node: exp.Expression | None) -> exp.Column | None:
