@@ -73,11 +73,14 @@ class OrderByRandom(SqlRule):
         Invalid('import sqlite3\n\ndef f(c):\n    c.execute("SELECT id FROM quotes WHERE lang = ? ORDER BY RANDOM() LIMIT 1", (lang,))\n', (4,)),
         Invalid('async def f(db):\n    return await db.fetch_all("SELECT id FROM quotes WHERE lang = :lang ORDER BY RAND() LIMIT 3", {"lang": l})\n', (2,)),
         Invalid('from sqlalchemy import text\n\nQ = text("SELECT id FROM banners ORDER BY NEWID()")\n', (3,)),
+        # SQL Server (sqlglot reads NEWID() as a UUID function there)
+        Invalid('import pyodbc\n\ndef f(c):\n    c.execute("SELECT TOP 3 id FROM banners WHERE site = ? ORDER BY NEWID()", site)\n', (4,)),
         # at the ORDER BY line of the triple-quoted constant
         Invalid('QUERY = """\n    SELECT id, title\n    FROM products\n    ORDER BY RANDOM()\n    LIMIT 5\n"""\n\ndef f(c):\n    c.execute(QUERY)\n', (4,)),
         Invalid("-- featured\nSELECT id, title\nFROM products\nORDER BY RAND()\nLIMIT 5;\n", (4,), "q.sql"),
         # through an alias, and inside a window
         Invalid("SELECT id, random() AS r\nFROM products\nORDER BY r LIMIT 5;\n", (3,), "q.sql"),
+        Invalid("SELECT id, random()\nFROM products\nORDER BY 2 LIMIT 5;\n", (3,), "q.sql"),
         Invalid("SELECT id, ROW_NUMBER() OVER (ORDER BY random()) AS n FROM products WHERE id < 100;\n", (1,), "q.sql"),
     )
 
