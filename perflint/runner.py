@@ -15,7 +15,7 @@ from perflint import __version__
 from perflint.analyze import FileResult, analyze_bytes, make_finding
 from perflint.cache import ResultCache, file_key, project_key
 from perflint.config import CONFIDENCE_ORDER, Config
-from perflint.discovery import Discoverer, SourceFile
+from perflint.discovery import Discoverer, SourceFile, display_path
 from perflint.findings import FileError, Finding
 from perflint.registry import expand_codes
 from perflint.schema import build_schema, decide_schema_checks
@@ -26,7 +26,7 @@ class RunResult:
     findings: list[Finding]
     errors: list[FileError]
     stats: dict[str, Any] = field(default_factory=dict)
-    missing_paths: list[str] = field(default_factory=list)  # given on the command line, absent
+    missing_paths: list[str] = field(default_factory=list)  # given (paths, schema paths), absent
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,9 @@ def run(config: Config, options: RunOptions) -> RunResult:
     # DDL named in the configuration (or --schema) is read for the schema, not reported on.
     schema_files, schema_missing = Discoverer((), False, options.cwd).discover(
         config.schema_paths(options.cwd))
+    schema_missing = [display_path(Path(path), options.cwd) for path in schema_missing]
     errors.extend(FileError(path, "schema path not found") for path in schema_missing)
+    missing = missing + schema_missing  # a usage error (exit 2), like a missing path argument
     reported = {source.display for source in files}
     files = files + [s for s in schema_files if s.display.endswith(".sql") and s.display not in reported]
     config_key = config.analysis_key()
