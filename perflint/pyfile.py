@@ -21,6 +21,7 @@ from perflint.rulebase import SqlContext
 from perflint.rulepack import RulePack
 from perflint.sqlcheck import SqlProblem, check_sql
 from perflint.summary_builder import SummaryBuilder
+from perflint.suppression import suppressed
 from perflint.traversal import Dispatcher, Walker
 
 PARSE_ERROR = "PFL901"
@@ -146,8 +147,14 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
             report.rule.code, report.message, path, span.line, span.column + 1,
             span.end_line, span.end_column + 1, function=report.function,
             loop_depth=report.loop_depth, **extra))
+    lines = text.splitlines()
     for problem, use in sql_reports:
-        findings.append(_sql_finding(path, problem, use, spans))
+        literal = spans[id(use.literal)]
+        # A ``# noqa`` cannot sit inside a triple-quoted string: one on the line where the
+        # literal starts or ends covers the findings inside it (flake8 reads it there too).
+        if not any(0 < n <= len(lines) and suppressed(lines[n - 1], problem.code)
+                   for n in {literal.line, literal.end_line}):
+            findings.append(_sql_finding(path, problem, use, spans))
     result.findings = finish(path, text, findings)
     result.set_summary(builder.summary)
     return result

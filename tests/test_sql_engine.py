@@ -151,6 +151,17 @@ def test_sql_file_positions_are_exact() -> None:
     assert _where(source, "PFL101", "q.sql") == [(7, 8)]
 
 
+@pytest.mark.parametrize("noqa_line", [4, 5])
+def test_noqa_for_a_finding_inside_a_triple_quoted_string(noqa_line: int) -> None:
+    lines = ['cur.execute("""', "    SELECT id FROM t", "    WHERE id NOT IN (SELECT x FROM u)", "    LIMIT 1", '""")']
+    assert _where("\n".join(lines) + "\n", "PFL102") == [(3, 11)]
+    lines[noqa_line - 1] += ("  # noqa: PFL102" if noqa_line != 4 else "  -- noqa: PFL102")
+    if noqa_line == 4:  # an SQL comment on another line of the string does not cover line 3
+        assert _where("\n".join(lines) + "\n", "PFL102") == [(3, 11)]
+        lines[2] += "  -- noqa: PFL102"
+    assert _where("\n".join(lines) + "\n", "PFL102") == []
+
+
 def test_noqa_on_the_statement_line_of_a_sql_file() -> None:
     assert _where("SELECT * FROM t WHERE id = 1; -- noqa: PFL101\n", "PFL101", "q.sql") == []
 
