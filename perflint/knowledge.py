@@ -38,6 +38,15 @@ SQL_SINK_FUNCTIONS: frozenset[str] = frozenset(
      "sqlalchemy.text", "sa.text"}
 )
 
+# Driver modules -> the SQL dialect their queries are written in (when the configuration
+# names none): the first such import in a file decides.
+DRIVER_DIALECTS: dict[str, str] = {
+    "sqlite3": "sqlite", "aiosqlite": "sqlite", "pymysql": "mysql", "MySQLdb": "mysql",
+    "aiomysql": "mysql", "mysql": "mysql", "asyncmy": "mysql", "psycopg2": "postgres",
+    "psycopg": "postgres", "asyncpg": "postgres", "pyodbc": "tsql", "cx_Oracle": "oracle",
+    "oracledb": "oracle", "duckdb": "duckdb", "snowflake": "snowflake", "sqlite_utils": "sqlite",
+}
+
 # Keyword names under which sinks accept the SQL text.
 SQL_KEYWORDS: frozenset[str] = frozenset({"query", "sql", "statement", "operation", "stmt"})
 

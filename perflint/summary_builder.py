@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from perflint.cstutil import dotted_name
-from perflint.knowledge import VIEW_BASE_SUFFIXES, VIEW_METHODS, entry_kind
+from perflint.knowledge import DRIVER_DIALECTS, VIEW_BASE_SUFFIXES, VIEW_METHODS, entry_kind
 from perflint.summary import CallSite, FileSummary, FunctionSummary, module_name_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,17 +77,9 @@ class SummaryBuilder:
             self._functions[-1].queries = True
 
 
-_DRIVER_DIALECTS = {
-    "sqlite3": "sqlite", "aiosqlite": "sqlite", "pymysql": "mysql", "MySQLdb": "mysql",
-    "aiomysql": "mysql", "mysql": "mysql", "asyncmy": "mysql", "psycopg2": "postgres",
-    "psycopg": "postgres", "asyncpg": "postgres", "pyodbc": "tsql", "cx_Oracle": "oracle",
-    "oracledb": "oracle", "duckdb": "duckdb", "snowflake": "snowflake",
-}
-
-
 def _dialect_from_imports(imports: dict[str, str]) -> str | None:
     for origin in imports.values():
-        dialect = _DRIVER_DIALECTS.get(origin.split(".")[0])
+        dialect = DRIVER_DIALECTS.get(origin.split(".")[0])
         if dialect:
             return dialect
     return None
