@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
-from perflint.rules.sql.shape import HOLE_PREFIX, fragment_sql, predicate_clause
+from perflint.rules.sql.shape import HOLE_PREFIX, clause_predicates, fragment_sql
 
 _WILDCARDS = ("%", "_")
 # Wrappers that keep the pattern's first character first.
@@ -62,6 +62,8 @@ class LeadingWildcard(SqlRule):
         Valid('cur.execute("SELECT id FROM users WHERE name LIKE :q || \'%\'", {"q": q})\n'),
         Valid('cur.execute(f"SELECT id FROM users WHERE name LIKE \'{q}%\'")\n'),
         Valid('cur.execute("SELECT id FROM users WHERE name LIKE %s", (q + "%",))\n'),
+        Valid('cur.execute("SELECT id FROM users WHERE name LIKE %s", (f"{q}%",))\n'),
+        Valid('async def f(db, q):\n    return await db.fetch_all("SELECT id FROM t WHERE name ILIKE :p", {"p": f"{q}%"})\n'),
         Valid('cur.execute("SELECT id FROM users WHERE name LIKE %(q)s", {"q": q + "%"})\n'),
         Valid('cur.execute("SELECT id FROM users WHERE name LIKE %s", (pattern,))\n'),
         Valid('cur.execute("SELECT id FROM users WHERE name ILIKE CONCAT(%s, \'%%\')", (q,))\n'),
@@ -82,6 +84,8 @@ class LeadingWildcard(SqlRule):
         Invalid('stmt = text("SELECT id FROM t WHERE name NOT LIKE \'_x%\'")\n', (1,)),
         Invalid('SQL = "SELECT id FROM t WHERE name LIKE %s"\n\n\ndef f(cur, q):\n'
                 '    params = (f"%{q}%",)\n    cur.execute(SQL, params=params)\n', (1,)),
+        Invalid('SQL = "SELECT id FROM t WHERE name LIKE %s"\n\n\ndef f(cur, q):\n'
+                '    params = (f"%{q}%",)\n    cur.execute(SQL, params)\n', (1,)),
         Invalid('async def f(conn, q):\n    pattern = "%" + q\n'
                 '    return await conn.fetch("SELECT id FROM t WHERE name LIKE $1", pattern)\n', (3,)),
         Invalid('cur.execute("SELECT id FROM t WHERE name LIKE CONCAT(\'%%\', %s)", (q,))\n', (1,)),
@@ -94,13 +98,13 @@ class LeadingWildcard(SqlRule):
     )
 
     def check(self, statement: exp.Expression, sql: SqlContext) -> Iterator[SqlHit]:
-        for like in statement.find_all(exp.Like, exp.ILike):
+        for found in clause_predicates(statement):
+            like = found.predicate
+            if not isinstance(like, (exp.Like, exp.ILike)):
+                continue
             pattern = like.expression
-            if pattern is None or not _starts_with_wildcard(pattern, sql.wildcard_params):
-                continue
-            if predicate_clause(like) not in ("WHERE", "JOIN ON"):
-                continue
-            yield SqlHit(_message(like, pattern, sql), node=like)
+            if isinstance(pattern, exp.Expression) and _starts_with_wildcard(pattern, sql.wildcard_params):
+                yield SqlHit(_message(like, pattern, sql), node=like)
 
 
 def _starts_with_wildcard(pattern: exp.Expression, bound: frozenset[str], depth: int = 0) -> bool:
@@ -127,9 +131,9 @@ def _starts_with_wildcard(pattern: exp.Expression, bound: frozenset[str], depth:
 
 
 def _message(like: exp.Expression, pattern: exp.Expression, sql: SqlContext) -> str:
-    fragment = fragment_sql(like, sql.dialect)
+    fragment = fragment_sql(like, sql.dialect, limit=80)
     column = like.this
-    on = f" on `{fragment_sql(column, sql.dialect)}`" if isinstance(column, exp.Expression) else ""
+    on = f" on `{fragment_sql(column, sql.dialect, limit=40)}`" if isinstance(column, exp.Expression) else ""
     what = "is bound to a pattern that starts" if _bound_only(pattern) else "has a pattern that starts"
     return (f"`{fragment}` {what} with a wildcard, so no B-tree index{on} can serve it; "
             "use a trigram (pg_trgm) or full-text index, or a prefix search (`'abc%'`)")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
-from perflint.rules.sql.shape import column_table, fragment_sql, is_real_column, predicate_clause
+from perflint.rules.sql.shape import clause_predicates, column_table, fragment_sql, is_real_column
 from perflint.schema import SchemaCheck
 from perflint.schema_ddl import expression_key
 
@@ -134,20 +134,20 @@ class NonSargable(SqlRule):
     )
 
     def check(self, statement: exp.Expression, sql: SqlContext) -> Iterator[SqlHit]:
-        for predicate in statement.find_all(*_COMPARISONS, *_TESTS):
-            clause = predicate_clause(predicate)
-            if clause not in ("WHERE", "JOIN ON"):
+        for found in clause_predicates(statement):
+            if not isinstance(found.predicate, (*_COMPARISONS, *_TESTS)):
                 continue
-            for wrapped in _wrapped_sides(predicate):
-                yield self._hit(wrapped, clause, sql)
+            for wrapped in _wrapped_sides(found.predicate):
+                yield self._hit(wrapped, found.clause, found.scope, sql)
 
-    def _hit(self, wrapped: exp.Expression, clause: str, sql: SqlContext) -> SqlHit:
+    def _hit(self, wrapped: exp.Expression, clause: str, scope: exp.Expression | None,
+             sql: SqlContext) -> SqlHit:
         columns = [c for c in wrapped.find_all(exp.Column) if is_real_column(c)]
-        fragment = fragment_sql(wrapped, sql.dialect)
-        names = ", ".join(dict.fromkeys(f"`{c.name}`" for c in columns))
+        fragment = fragment_sql(wrapped, sql.dialect, limit=80)
+        names = ", ".join(dict.fromkeys(f"`{c.name}`" for c in columns[:4]))
         message = (f"`{fragment}` in {clause} cannot use an index on {names}; compare the bare "
                    f"column (store it normalised) or add an expression index on `{fragment}`")
-        table = column_table(columns[0])
+        table = column_table(columns[0], scope)
         return SqlHit(message, node=wrapped,
                       schema_check=SchemaCheck("no_expression_index", table, (), expression_key(wrapped)))
 

@@ -90,16 +90,18 @@ class OrAcrossColumns(SqlRule):
 
     def check(self, statement: exp.Expression, sql: SqlContext) -> Iterator[SqlHit]:
         for where in statement.find_all(exp.Where):
-            found = _first_or_across_columns(where.this)
+            scope = where.parent if isinstance(where.parent, exp.Select | exp.Update | exp.Delete) else None
+            found = _first_or_across_columns(where.this, scope)
             if found is not None:
                 or_node, columns = found
-                names = ", ".join(f"`{name}`" for name in columns)
+                names = ", ".join(f"`{name}`" for name in columns[:4]) + (", ..." if len(columns) > 4 else "")
                 message = (f"`OR` across columns {names} in WHERE: one index cannot serve every "
                            "branch; use `UNION ALL` of indexed lookups, or an IN list on one column")
                 yield SqlHit(message, node=or_node, confidence=self.confidence)
 
 
-def _first_or_across_columns(condition: exp.Expression | None) -> tuple[exp.Or, list[str]] | None:
+def _first_or_across_columns(condition: exp.Expression | None,
+                             scope: exp.Expression | None) -> tuple[exp.Or, list[str]] | None:
     """The outermost OR among the clause's conditions (reached through AND and
     parentheses) whose branches share no column, with the columns it tests."""
     stack: list[exp.Expression | None] = [condition]
@@ -111,7 +113,7 @@ def _first_or_across_columns(condition: exp.Expression | None) -> tuple[exp.Or, 
             stack.append(node.expression)
             stack.append(node.this)
         elif isinstance(node, exp.Or):
-            columns = _across_columns(node)
+            columns = _across_columns(node, scope)
             if columns is not None:
                 return node, columns
             # an OR with a column common to every branch: look no deeper
@@ -134,7 +136,7 @@ def _branches(node: exp.Expression) -> list[exp.Expression]:
     return out
 
 
-def _columns(branch: exp.Expression) -> dict[tuple[str, str], str]:
+def _columns(branch: exp.Expression, scope: exp.Expression | None) -> dict[tuple[str, str], str]:
     """The columns a branch tests (not those of its subqueries), keyed by (table, name)."""
     found: dict[tuple[str, str], str] = {}
     stack: list[exp.Expression] = [branch]
@@ -144,20 +146,20 @@ def _columns(branch: exp.Expression) -> dict[tuple[str, str], str]:
             continue
         if isinstance(node, exp.Column):
             if is_real_column(node):
-                table = column_table(node) or node.table
+                table = column_table(node, scope) or node.table
                 found[(table.lower(), node.name.lower())] = node.sql()
             continue
-        stack.extend(node.iter_expressions())
+        stack.extend(reversed(list(node.iter_expressions())))  # keep source order
     return found
 
 
-def _across_columns(or_node: exp.Or) -> list[str] | None:
+def _across_columns(or_node: exp.Or, scope: exp.Expression | None) -> list[str] | None:
     """The columns when the branches test different columns and none common to all;
     None when some branch tests no column (an optional filter) or a column is common."""
     common: set[tuple[str, str]] | None = None
     names: dict[tuple[str, str], str] = {}
     for branch in _branches(or_node):
-        columns = _columns(branch)
+        columns = _columns(branch, scope)
         if not columns:
             return None
         names.update(columns)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from sqlglot import exp
 
@@ -121,25 +122,39 @@ def is_real_column(node: exp.Expression) -> bool:
         and not node.name.startswith(HOLE_PREFIX)
 
 
-# What a predicate may sit under and still be one of its clause's conditions.
-_LOGICAL = (exp.And, exp.Or, exp.Not, exp.Paren, exp.Escape)
+@dataclass(frozen=True)
+class ClausePredicate:
+    """One condition of a WHERE / JOIN ON / HAVING clause."""
+
+    clause: str  # "WHERE", "JOIN ON" or "HAVING"
+    predicate: exp.Expression  # the condition itself: a comparison, LIKE, IN, a bare column ...
+    scope: exp.Expression | None  # the SELECT / UPDATE / DELETE the clause belongs to
 
 
-def predicate_clause(node: exp.Expression) -> str | None:
-    """``"WHERE"``, ``"JOIN ON"`` or ``"HAVING"`` when ``node`` is one of that clause's
-    conditions, reached from the clause only through AND / OR / NOT / parentheses (and a
-    LIKE's ESCAPE); None elsewhere (the SELECT list, a CASE, a function argument)."""
-    top = node
-    while isinstance(top.parent, _LOGICAL):
-        top = top.parent
-    parent = top.parent
-    if isinstance(parent, exp.Where):
-        return "WHERE"
-    if isinstance(parent, exp.Having):
-        return "HAVING"
-    if isinstance(parent, exp.Join) and top.arg_key == "on":
-        return "JOIN ON"
-    return None
+def clause_predicates(statement: exp.Expression,
+                      clauses: tuple[str, ...] = ("WHERE", "JOIN ON")) -> Iterator[ClausePredicate]:
+    """The conditions of every WHERE / JOIN ON (and, when asked, HAVING) clause of the
+    statement, subqueries included: what the clause reaches through AND / OR / NOT /
+    parentheses (and a LIKE's ESCAPE). A condition inside a function argument, a CASE or
+    the SELECT list is not one. Linear in the size of the statement."""
+    for holder in statement.find_all(exp.Where, exp.Having, exp.Join):
+        if isinstance(holder, exp.Join):
+            clause, condition = "JOIN ON", holder.args.get("on")
+        else:
+            clause, condition = ("WHERE" if isinstance(holder, exp.Where) else "HAVING"), holder.this
+        if clause not in clauses or not isinstance(condition, exp.Expression):
+            continue
+        scope = holder.parent if isinstance(holder.parent, _SCOPES) else query_scope(holder)
+        stack: list[exp.Expression] = [condition]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, exp.Paren | exp.Not | exp.Escape):  # LIKE ... ESCAPE: the LIKE
+                stack.append(node.this)
+            elif isinstance(node, exp.Connector):  # AND / OR
+                stack.append(node.expression)
+                stack.append(node.this)
+            elif isinstance(node, exp.Expression):
+                yield ClausePredicate(clause, node, scope)
 
 
 _SCOPES = (exp.Select, exp.Update, exp.Delete)
@@ -225,15 +240,20 @@ def _shown(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def fragment_sql(node: exp.Expression, dialect: str) -> str:
+def fragment_sql(node: exp.Expression, dialect: str, limit: int = 0) -> str:
     """A fragment as a message quotes it: sqlglot's rendering in the query's dialect, with
     positional placeholders shown as ``?``, named ones as ``:name`` (whatever the dialect's
-    own placeholder style) and formatted-in holes as ``{}``."""
+    own placeholder style) and formatted-in holes as ``{}``; cut to ``limit`` characters
+    (ending in ``...``) when ``limit`` is set."""
     try:
         shown = node.copy().transform(_shown)
-        return _HOLE_TEXT.sub("{}", shown.sql(dialect=dialect))
+        text = _HOLE_TEXT.sub("{}", shown.sql(dialect=dialect))
     except Exception:  # a node this sqlglot release cannot render in that dialect
         try:
-            return node.sql()
-        except Exception:
-            return type(node).__name__
+            text = node.sql()
+        except Exception:  # noqa: BLE001 - nested too deeply to render at all
+            text = type(node).__name__
+    text = " ".join(text.split())
+    if limit and len(text) > limit:
+        text = text[:max(limit - 3, 1)].rstrip() + "..."
+    return text
