@@ -179,8 +179,8 @@ def scope_sources(scope: exp.Expression) -> list[exp.Expression]:
     for join in scope.args.get("joins") or []:
         if isinstance(join, exp.Join) and join.this is not None:
             sources.append(join.this)
-    for used in scope.args.get("using") or [] if isinstance(scope, exp.Delete) else []:
-        sources.append(used)
+    if isinstance(scope, exp.Delete):
+        sources.extend(used for used in scope.args.get("using") or [] if isinstance(used, exp.Expression))
     return sources
 
 
@@ -190,9 +190,9 @@ def _cte_defined(name: str, node: exp.Expression) -> bool:
     current: exp.Expression | None = node
     while current is not None:
         with_ = current.args.get("with_") or current.args.get("with")
-        if isinstance(with_, exp.With):
-            if any(cte.alias_or_name.lower() == lowered for cte in with_.expressions):
-                return True
+        if isinstance(with_, exp.With) and any(cte.alias_or_name.lower() == lowered
+                                               for cte in with_.expressions):
+            return True
         current = current.parent
     return False
 
@@ -248,7 +248,7 @@ def fragment_sql(node: exp.Expression, dialect: str, limit: int = 0) -> str:
     try:
         shown = node.copy().transform(_shown)
         text = _HOLE_TEXT.sub("{}", shown.sql(dialect=dialect))
-    except Exception:  # a node this sqlglot release cannot render in that dialect
+    except Exception:  # noqa: BLE001 - a node this sqlglot release cannot render in that dialect
         try:
             text = node.sql()
         except Exception:  # noqa: BLE001 - nested too deeply to render at all
