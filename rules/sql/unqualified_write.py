@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
-from perflint.rules.sql.shape import table_label
+from perflint.rules.sql.shape import is_dynamic_table, table_label
 
 # Join kinds that keep target rows without a match: they do not restrict the write.
 _NON_RESTRICTING_SIDES = frozenset({"LEFT", "RIGHT", "FULL"})
@@ -39,7 +39,9 @@ class UnqualifiedWrite(SqlRule):
     Not reported: `TRUNCATE` (explicit intent); any `WHERE` (`WHERE CURRENT OF cursor`
     does not parse in sqlglot, so it is never a finding either); `DELETE ... USING ...
     WHERE`; MySQL `UPDATE t JOIN s ON ...` / `DELETE t FROM t JOIN s ON ...`, where the
-    inner join restricts the rows; MySQL `DELETE ... LIMIT n` batches.
+    inner join restricts the rows; MySQL `DELETE ... LIMIT n` batches; a table whose name
+    is formatted in at run time (`"DELETE FROM %s" % table`: generic maintenance code,
+    such as a cache's `clear()` or a schema editor filling a new column).
     """
 
     code = "PFL111"
@@ -53,6 +55,10 @@ class UnqualifiedWrite(SqlRule):
 
     VALID = (
         Valid('cur.execute("TRUNCATE sessions")\n'),
+        # generic maintenance code over a table chosen at run time (a cache's clear(), a
+        # schema editor filling a new column): emptying or rewriting it is the point
+        Valid('def clear(self, cursor):\n    cursor.execute("DELETE FROM %s" % quote_name(self._table))\n'),
+        Valid('cur.execute("UPDATE {} SET {} = %s".format(qn(model._meta.db_table), qn(field.column)), [default])\n'),
         Valid("TRUNCATE TABLE sessions;\n", "q.sql"),
         Valid('cur.execute("UPDATE users SET newsletter = %s WHERE id = %s", (False, 1))\n'),
         Valid('cur.execute("DELETE FROM sessions WHERE expires_at < now()")\n'),
@@ -84,6 +90,8 @@ class UnqualifiedWrite(SqlRule):
             if write.args.get("where") or write.args.get("limit") or _restricted_by_join(write):
                 continue
             target = _target(write)
+            if isinstance(target, exp.Table) and is_dynamic_table(target):
+                continue  # ``DELETE FROM {}`` / ``UPDATE %s SET ...``: maintenance code over any table
             label = table_label(target)
             if isinstance(write, exp.Delete):
                 message = (f"`DELETE FROM {label}` has no WHERE: it deletes every row; add a WHERE, "
