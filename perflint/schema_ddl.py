@@ -131,6 +131,8 @@ def _index_of(parts: list[exp.Expression], unique: bool) -> Record:
     expressions: list[str] = []
     for part in parts:
         inner = part.this if isinstance(part, exp.Ordered) else part
+        while isinstance(inner, exp.Paren):  # PostgreSQL's ``((created_at::date))`` form
+            inner = inner.this
         if isinstance(inner, exp.Identifier | exp.Column):
             columns.append(inner.name)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -47,7 +48,7 @@ def check_sql(text: str, sql: SqlContext, rules: list[SqlRule],
             except RecursionError:
                 continue  # a statement nested beyond what a rule can walk: no verdict, no crash
             for hit in hits:
-                span = node_span(hit.node) if hit.node is not None else None
+                span = node_span(hit.node, normalised.text) if hit.node is not None else None
                 offset = end = None
                 if span is not None:
                     offset = normalised.original_offset(span[0])
@@ -56,9 +57,13 @@ def check_sql(text: str, sql: SqlContext, rules: list[SqlRule],
                                  hit.confidence)
 
 
-def node_span(node: exp.Expression) -> tuple[int, int] | None:
-    """[start, end) of a parsed node in the normalised text, from the token positions
-    sqlglot keeps on identifiers, literals and functions inside it."""
+def node_span(node: exp.Expression, text: str) -> tuple[int, int] | None:
+    """[start, end) of a parsed node in the normalised ``text``, from the token positions
+    sqlglot keeps on identifiers, literals and functions inside it. Placeholders carry
+    none; a named one (every placeholder is named after normalisation, but PostgreSQL's
+    ``?``) is found by its name in the text."""
+    from sqlglot import exp  # loaded only once SQL is actually checked
+
     starts: list[int] = []
     ends: list[int] = []
     for sub in node.walk():
@@ -66,6 +71,11 @@ def node_span(node: exp.Expression) -> tuple[int, int] | None:
         if meta and "start" in meta:
             starts.append(meta["start"])
             ends.append(meta["end"] + 1)
+        elif isinstance(sub, exp.Placeholder) and sub.name:
+            found = re.search(rf":{re.escape(sub.name)}(?!\w)", text)
+            if found is not None:
+                starts.append(found.start())
+                ends.append(found.end())
     if not starts:
         return None
     return min(starts), max(ends)

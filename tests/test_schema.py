@@ -63,6 +63,9 @@ def test_expression_index_matches_whatever_the_qualifier() -> None:
     assert schema.confirms(SchemaCheck("no_expression_index", "users", (), "lower(email)")) is None
     assert schema.confirms(SchemaCheck("no_expression_index", "users", (), "upper(email)")) == ""
     assert schema.confirms(SchemaCheck("no_expression_index", "other", (), "lower(email)")) == ""
+    parenthesised = _schema(("s.sql", "CREATE TABLE t (id int, at timestamp);\n"
+                                      "CREATE INDEX t_day ON t ((at::date));\n"))
+    assert parenthesised.confirms(SchemaCheck("no_expression_index", "t", (), "cast(atasdate)")) is None
 
 
 def test_unknown_tables_and_columns_are_never_guessed() -> None:

@@ -233,3 +233,9 @@ def test_non_sql_text_in_execute_gives_nothing(text: str) -> None:
     from perflint.registry import all_codes
 
     assert lint_source(f"cur.execute({text!r})\n", codes=set(all_codes())) == []
+
+
+@pytest.mark.parametrize("placeholder", ["%s", "%(off)s", "$1", ":off"])
+def test_placeholders_have_positions(placeholder: str) -> None:
+    source = f'cur.execute("""\n    SELECT id FROM t\n    ORDER BY id\n    LIMIT 10 OFFSET {placeholder}\n""", p)\n'
+    assert _where(source, "PFL107") == [(4, 21)]
