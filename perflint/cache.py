@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,27 @@ CACHEDIR_TAG = (
 _LAYOUT = "v1"
 
 
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """The perflint version plus a fingerprint of the installed engine and rule files
+    (names, sizes, modification times: stat only, no reading), so that results computed
+    by other code, say in an editable install during development, are never reused."""
+    import perflint.rules as rules_package  # the catalog only; loaded on every run anyway
+
+    roots = [os.path.dirname(os.path.abspath(__file__)), *rules_package.__path__]
+    digest = hashlib.sha256(__version__.encode())
+    for root in dict.fromkeys(roots):
+        for directory, _dirs, files in sorted(os.walk(root)):
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    stat = os.stat(os.path.join(directory, name))
+                    digest.update(f"{directory}/{name}:{stat.st_size}:{stat.st_mtime_ns}\0".encode())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
+
+
 def file_key(display_path: str, content: bytes, config_key: str) -> str:
     digest = hashlib.sha256()
-    for part in (__version__.encode(), config_key.encode(), display_path.encode()):
+    for part in (code_version().encode(), config_key.encode(), display_path.encode()):
         digest.update(part)
         digest.update(b"\0")
     digest.update(content)
@@ -30,7 +49,7 @@ def file_key(display_path: str, content: bytes, config_key: str) -> str:
 
 
 def project_key(file_keys: list[str], config_key: str) -> str:
-    digest = hashlib.sha256(f"{__version__}\0{config_key}\0".encode())
+    digest = hashlib.sha256(f"{code_version()}\0{config_key}\0".encode())
     for key in file_keys:
         digest.update(key.encode())
     return digest.hexdigest()

@@ -11,9 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perflint import __version__
 from perflint.analyze import FileResult, analyze_bytes, make_finding
-from perflint.cache import ResultCache, file_key, project_key
+from perflint.cache import ResultCache, code_version, file_key, project_key
 from perflint.config import CONFIDENCE_ORDER, Config
 from perflint.discovery import Discoverer, SourceFile, display_path
 from perflint.findings import FileError, Finding
@@ -211,7 +210,7 @@ def _rank(findings: list[Finding], results: list[FileResult], cache: ResultCache
     from perflint.ranking import score_findings
 
     graph_key = hashlib.sha256("\n".join(
-        [__version__, *(r.summary_hash for r in results if r.summary_hash)]).encode()).hexdigest()
+        [code_version(), *(r.summary_hash for r in results if r.summary_hash)]).encode()).hexdigest()
     cached = cache.get("heat", graph_key) if cache else None
     heat = None
     if cached is not None:

@@ -90,14 +90,22 @@ def test_version_change_invalidates(shop: Path, tmp_path: Path, monkeypatch: pyt
     cache = tmp_path / "cache"
     cold = _run(shop, cache)
     files = cold.stats["files"]
-    monkeypatch.setattr(perflint.cache, "__version__", "999.0.0")
-    monkeypatch.setattr(perflint.runner, "__version__", "999.0.0")
+    # another release, or other code in an editable install: code_version() differs
+    monkeypatch.setattr(perflint.cache, "code_version", lambda: "999.0.0+0")
+    monkeypatch.setattr(perflint.runner, "code_version", lambda: "999.0.0+0")
     other_version = _run(shop, cache)
     assert (other_version.stats["analysed"], other_version.stats["cached"]) == (files, 0)
     assert _dump(other_version) == _dump(cold)
     monkeypatch.undo()
     back = _run(shop, cache)
     assert back.stats["analysed"] == 0
+
+
+def test_code_version_covers_release_and_installed_files() -> None:
+    version = perflint.cache.code_version()
+    assert version.startswith(perflint.__version__ + "+")
+    perflint.cache.code_version.cache_clear()
+    assert perflint.cache.code_version() == version  # stable while nothing changes
 
 
 @pytest.mark.parametrize("change", [
