@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
-from perflint.rules.sql.columns import COMPARISONS, bare_column, queries, scope_of
+from perflint.rules.sql.columns import COMPARISONS, bare_column, queries
+from perflint.rules.sql.shape import column_table, query_scope
 from perflint.schema import NUMBER, STRING, SchemaCheck
 
 _SCHEMA = """
@@ -85,19 +86,16 @@ class ImplicitCast(SqlRule):
 
     def check(self, statement: exp.Expression, sql: SqlContext) -> Iterator[SqlHit]:
         for query in queries(statement):
-            scope = scope_of(query)
-            if scope is None:
-                continue
             conditions = [query.args.get("where")]
             conditions += [join.args.get("on") for join in query.args.get("joins") or []]
             for condition in conditions:
                 if condition is None:
                     continue
                 for node in condition.find_all(*COMPARISONS, exp.In, exp.Between):
-                    if _nearest_query(node) is not query:
+                    if query_scope(node) is not query:
                         continue  # a subquery's comparison: judged in its own scope
                     for column, literal in _column_literal_pairs(node):
-                        table = scope.table_of(column)
+                        table = column_table(column, query)
                         if table:
                             yield self._hit(column, literal, table)
 
@@ -110,10 +108,6 @@ class ImplicitCast(SqlRule):
         # against a number column mostly converts the literal: worth fixing, less costly.
         return SqlHit(message, literal, SchemaCheck("type_mismatch", table, (column.name.lower(),), kind),
                       confidence="medium" if kind == STRING else None)
-
-
-def _nearest_query(node: exp.Expression) -> exp.Expression | None:
-    return node.find_ancestor(exp.Select, exp.Update, exp.Delete)
 
 
 def _column_literal_pairs(node: exp.Expression) -> Iterator[tuple[exp.Column, exp.Literal]]:

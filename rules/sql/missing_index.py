@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
-from perflint.rules.sql.columns import COMPARISONS, Scope, bare_column, conjuncts, is_value, queries, scope_of, where_condition
+from perflint.rules.sql.columns import COMPARISONS, bare_column, conjuncts, is_value, queries, where_condition
+from perflint.rules.sql.shape import column_table, scope_sources
 from perflint.schema import SchemaCheck
 
 _SCHEMA = """
@@ -118,19 +119,16 @@ class MissingIndex(SqlRule):
 
     def check(self, statement: exp.Expression, sql: SqlContext) -> Iterator[SqlHit]:
         for query in queries(statement):
-            scope = scope_of(query)
-            if scope is None:
-                continue
             # Per table, every column the query finds its rows by (WHERE filters and JOIN
             # keys): one of them leading an index is enough for the planner.
-            access = _filtered_columns(query, scope)
+            access = _filtered_columns(query)
             for join in query.args.get("joins") or []:
-                for table, column in _join_columns(join, scope):
+                for table, column in _join_columns(join, query):
                     access.setdefault(table, []).append(column)
             for table, columns in access.items():
                 yield self._hit(table, columns)
             if not access and where_condition(query) is None and query.args.get("limit"):
-                yield from self._sorted(query, scope)
+                yield from self._sorted(query)
 
     def _hit(self, table: str, columns: list[exp.Column]) -> SqlHit:
         names = tuple(dict.fromkeys(column.name.lower() for column in columns))
@@ -138,17 +136,18 @@ class MissingIndex(SqlRule):
         return SqlHit(self.message.format(table=table, columns=listed), columns[0],
                       SchemaCheck("unindexed", table, names))
 
-    def _sorted(self, query: exp.Expression, scope: Scope) -> Iterator[SqlHit]:
+    def _sorted(self, query: exp.Expression) -> Iterator[SqlHit]:
         order = query.args.get("order")
-        if not isinstance(order, exp.Order) or not order.expressions or len(scope.tables) != 1:
+        if not isinstance(order, exp.Order) or not order.expressions or len(scope_sources(query)) != 1:
             return
         first = order.expressions[0]
         column = bare_column(first.this if isinstance(first, exp.Ordered) else first)
-        if column is not None and scope.table_of(column):
-            yield self._hit(scope.tables[0], [column])
+        table = column_table(column, query) if column is not None else ""
+        if column is not None and table:
+            yield self._hit(table, [column])
 
 
-def _join_columns(join: exp.Join, scope: Scope) -> Iterator[tuple[str, exp.Column]]:
+def _join_columns(join: exp.Join, query: exp.Expression) -> Iterator[tuple[str, exp.Column]]:
     """(joined table, its column) for each ``a.x = b.y`` key of a JOIN ... ON."""
     joined = join.this.name if isinstance(join.this, exp.Table) else ""
     for condition in conjuncts(join.args.get("on")):
@@ -156,18 +155,18 @@ def _join_columns(join: exp.Join, scope: Scope) -> Iterator[tuple[str, exp.Colum
             continue
         for side in (condition.this, condition.expression):
             column = bare_column(side)
-            if joined and column is not None and column.table and scope.table_of(column) == joined:
+            if joined and column is not None and column.table and column_table(column, query) == joined:
                 yield joined, column
 
 
-def _filtered_columns(query: exp.Expression, scope: Scope) -> dict[str, list[exp.Column]]:
+def _filtered_columns(query: exp.Expression) -> dict[str, list[exp.Column]]:
     """Table -> the columns its rows are picked by in WHERE (a column against a value:
     ``=``, ranges, IN, BETWEEN, a prefix LIKE); conjuncts under OR are not counted."""
     found: dict[str, list[exp.Column]] = {}
     where = query.args.get("where")
     for condition in conjuncts(where.this if isinstance(where, exp.Where) else None):
         column = _filter_column(condition)
-        table = scope.table_of(column) if column is not None else None
+        table = column_table(column, query) if column is not None else ""
         if column is not None and table:
             found.setdefault(table, []).append(column)
     return found
