@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
-from perflint.rules.sql.shape import HOLE_PREFIX, clause_predicates, fragment_sql
+from perflint.rules.sql.shape import HOLE_PREFIX, clause_predicates, fragment_sql, reads_catalog
 
 _WILDCARDS = ("%", "_")
 # Wrappers that keep the pattern's first character first.
@@ -45,7 +45,8 @@ class LeadingWildcard(SqlRule):
 
     Prefix patterns (`'abc%'`, `:q || '%'`, `f"{q}%"`) and patterns the code cannot
     see (a parameter bound to a plain variable) are not reported, nor `LIKE` outside
-    `WHERE` / `JOIN ON` (the SELECT list, a CASE).
+    `WHERE` / `JOIN ON` (the SELECT list, a CASE), nor queries over system catalogs only
+    (introspection such as `sqlite_master`).
     """
 
     code = "PFL104"
@@ -58,6 +59,8 @@ class LeadingWildcard(SqlRule):
                 "or search by prefix ('abc%').")
 
     VALID = (
+        # the schema catalog (Django's SQLite introspection)
+        Valid('import sqlite3\ncur.execute("SELECT sql FROM sqlite_master WHERE type = \'table\' AND sql LIKE ?", ("%" + name + "%",))\n'),
         Valid('cur.execute("SELECT id FROM users WHERE name LIKE \'abc%\'")\n'),
         Valid('cur.execute("SELECT id FROM users WHERE name LIKE :q || \'%\'", {"q": q})\n'),
         Valid('cur.execute(f"SELECT id FROM users WHERE name LIKE \'{q}%\'")\n'),
@@ -100,7 +103,7 @@ class LeadingWildcard(SqlRule):
     def check(self, statement: exp.Expression, sql: SqlContext) -> Iterator[SqlHit]:
         for found in clause_predicates(statement):
             like = found.predicate
-            if not isinstance(like, (exp.Like, exp.ILike)):
+            if not isinstance(like, (exp.Like, exp.ILike)) or reads_catalog(found.scope):
                 continue
             pattern = like.expression
             if isinstance(pattern, exp.Expression) and _starts_with_wildcard(pattern, sql.wildcard_params):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
-from perflint.rules.sql.shape import clause_predicates, column_table, fragment_sql, is_real_column
+from perflint.rules.sql.shape import clause_predicates, column_table, fragment_sql, is_real_column, reads_catalog
 from perflint.schema import SchemaCheck
 from perflint.schema_ddl import expression_key
 
@@ -64,7 +64,8 @@ class NonSargable(SqlRule):
     (`data->>'k' = ?`), expressions without a column, a comparison of a computed value
     with another column (a join key served by that column's index), and an expression
     for which the known schema has a matching expression index
-    (`CREATE INDEX ... ON users (lower(email))`).
+    (`CREATE INDEX ... ON users (lower(email))`); queries over system catalogs only
+    (introspection: `information_schema`, `pg_catalog`, `sqlite_master`).
     """
 
     code = "PFL103"
@@ -77,6 +78,9 @@ class NonSargable(SqlRule):
                 "the value side), or create an index on the expression.")
 
     VALID = (
+        # introspection of the system catalogs (Django's MySQL backend)
+        Valid('cur.execute("SELECT c.constraint_name FROM information_schema.check_constraints c '
+              'WHERE LOWER(c.check_clause) = %s", (clause,))\n'),
         # the function is on the value side only
         Valid('cur.execute("SELECT id FROM orders WHERE created_at > NOW() - INTERVAL \'1 day\'")\n'),
         Valid('cur.execute("SELECT id FROM users WHERE email = LOWER(%s)", (email,))\n'),
@@ -135,7 +139,7 @@ class NonSargable(SqlRule):
 
     def check(self, statement: exp.Expression, sql: SqlContext) -> Iterator[SqlHit]:
         for found in clause_predicates(statement):
-            if not isinstance(found.predicate, (*_COMPARISONS, *_TESTS)):
+            if not isinstance(found.predicate, (*_COMPARISONS, *_TESTS)) or reads_catalog(found.scope):
                 continue
             for wrapped in _wrapped_sides(found.predicate):
                 yield self._hit(wrapped, found.clause, found.scope, sql)

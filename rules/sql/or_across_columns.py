@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
-from perflint.rules.sql.shape import column_table, is_real_column
+from perflint.rules.sql.shape import column_table, is_real_column, reads_catalog
 
 # Nodes whose columns belong to another query (a subquery tests its own rows).
 _OWN_QUERY = (exp.Select, exp.Subquery, exp.Exists)
@@ -43,7 +43,7 @@ class OrAcrossColumns(SqlRule):
     x > ?`), or whenever every branch tests a common column; the optional-filter idiom
     (`:q IS NULL OR name = :q`, a branch without any column); `OR` outside `WHERE`
     (the SELECT list, `CASE`, `JOIN ON`). Often the intent is right and the table is
-    small, hence low confidence.
+    small, hence low confidence. Queries over system catalogs only are not reported.
     """
 
     code = "PFL105"
@@ -56,6 +56,7 @@ class OrAcrossColumns(SqlRule):
     fix_hint = "Split the branches into a UNION ALL of indexed lookups (or use IN for one column)."
 
     VALID = (
+        Valid('cur.execute("SELECT relname FROM pg_catalog.pg_class WHERE relkind = %s OR relnamespace = %s", (k, n))\n'),
         Valid('cur.execute("SELECT id FROM orders WHERE status = \'a\' OR status = \'b\'")\n'),
         Valid('cur.execute("SELECT id FROM orders WHERE shipped_at IS NULL OR shipped_at > %s", (t,))\n'),
         Valid('cur.execute("SELECT id FROM t o WHERE (o.a = 1 OR a = 2) AND b = 3 AND o.id = 1")\n'),
@@ -91,6 +92,8 @@ class OrAcrossColumns(SqlRule):
     def check(self, statement: exp.Expression, sql: SqlContext) -> Iterator[SqlHit]:
         for where in statement.find_all(exp.Where):
             scope = where.parent if isinstance(where.parent, exp.Select | exp.Update | exp.Delete) else None
+            if reads_catalog(scope):
+                continue
             found = _first_or_across_columns(where.this, scope)
             if found is not None:
                 or_node, columns = found

@@ -184,6 +184,18 @@ def scope_sources(scope: exp.Expression) -> list[exp.Expression]:
     return sources
 
 
+def reads_catalog(scope: exp.Expression | None) -> bool:
+    """A SELECT / UPDATE / DELETE whose every source is a system catalog
+    (``information_schema``, ``pg_catalog``, ``sqlite_master``, ...): introspection, whose
+    tables grow with the schema, not the data; indexes are not the user's to add there."""
+    from perflint.knowledge import is_catalog_table
+
+    if scope is None:
+        return False
+    sources = scope_sources(scope)
+    return bool(sources) and all(isinstance(s, exp.Table) and is_catalog_table(s.name, s.db) for s in sources)
+
+
 def _cte_defined(name: str, node: exp.Expression) -> bool:
     """A WITH around ``node`` defines ``name``."""
     lowered = name.lower()
