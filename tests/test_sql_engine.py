@@ -239,3 +239,31 @@ def test_non_sql_text_in_execute_gives_nothing(text: str) -> None:
 def test_placeholders_have_positions(placeholder: str) -> None:
     source = f'cur.execute("""\n    SELECT id FROM t\n    ORDER BY id\n    LIMIT 10 OFFSET {placeholder}\n""", p)\n'
     assert _where(source, "PFL107") == [(4, 21)]
+
+
+# -- messages name the fragment and the fix -----------------------------------------------
+def _message(source: str, code: str, filename: str = "example.py") -> str:
+    (finding,) = [f for f in lint_source(source, filename, {code}) if f.code == code]
+    return finding.message
+
+
+def test_not_in_message_gives_the_not_exists_rewrite() -> None:
+    message = _message('cur.execute("SELECT id FROM a WHERE id NOT IN (SELECT x FROM b WHERE y = %s) LIMIT 1", (1,))\n',
+                       "PFL102")
+    assert "`id NOT IN (SELECT ...)`" in message
+    assert "NOT EXISTS(SELECT 1 FROM b WHERE y = ? AND b.x = a.id)" in message
+
+
+def test_not_in_rewrite_is_not_guessed_when_the_correlation_would_be_ambiguous() -> None:
+    message = _message("SELECT id FROM a WHERE id NOT IN (SELECT id FROM a WHERE y = 1) LIMIT 1;\n", "PFL102", "q.sql")
+    assert "NOT EXISTS (SELECT 1 ... WHERE inner.key = outer.key)" in message
+
+
+@pytest.mark.parametrize(("source", "code", "expected"), [
+    ('cur.execute("SELECT id FROM users WHERE LOWER(email) = %s", (e,))\n', "PFL103", "`LOWER(email)`"),
+    ('cur.execute("SELECT id FROM users WHERE name LIKE %s", (f"%{q}",))\n', "PFL104", "trigram"),
+    ('cur.execute("SELECT id, name FROM users u JOIN teams t ON t.id = u.team_id")\n', "PFL110", "`users, teams`"),
+    ('cur.execute("DELETE FROM sessions")\n', "PFL111", "TRUNCATE sessions"),
+])
+def test_messages_name_the_fragment_and_the_fix(source: str, code: str, expected: str) -> None:
+    assert expected in _message(source, code)

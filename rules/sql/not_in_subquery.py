@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
+from perflint.rules.sql.shape import fragment_sql
 
 
 class NotInSubquery(SqlRule):
@@ -36,6 +37,7 @@ class NotInSubquery(SqlRule):
     code = "PFL102"
     name = "not-in-subquery"
     summary = "NOT IN (subquery): slow anti-join and NULL trap"
+    # the finding's message quotes the fragment and its NOT EXISTS rewrite (built with sqlglot)
     message = "`NOT IN (SELECT ...)` is a slow anti-join and returns no rows if the subquery yields a NULL; use `NOT EXISTS` or `LEFT JOIN ... IS NULL`"
     severity = "warning"
     base_cost = 3.0
@@ -57,8 +59,57 @@ class NotInSubquery(SqlRule):
             while isinstance(inner, exp.Paren):
                 inner = inner.this
             if isinstance(inner, exp.In) and _has_subquery(inner):
-                yield SqlHit(self.message, not_node)
+                yield SqlHit(_message(not_node, inner, sql.dialect), not_node)
                 return
+
+
+def _message(not_node: exp.Not, in_node: exp.In, dialect: str) -> str:
+    fragment = f"{fragment_sql(in_node.this, dialect, limit=40)} NOT IN (SELECT ...)"
+    rewrite = _not_exists(in_node)
+    fix = (f"`{fragment_sql(rewrite, dialect, limit=160)}`" if rewrite is not None
+           else "`NOT EXISTS (SELECT 1 ... WHERE inner.key = outer.key)`")
+    return (f"`{fragment}` is a slow anti-join and matches nothing if the subquery yields a NULL; "
+            f"use {fix} (or `LEFT JOIN ... WHERE key IS NULL`)")
+
+
+def _not_exists(in_node: exp.In) -> exp.Expression | None:
+    """``x NOT IN (SELECT y FROM t WHERE c)`` as ``NOT EXISTS (SELECT 1 FROM t WHERE c AND t.y = o.x)``,
+    when the subquery is one plain SELECT of one column from one table (no GROUP BY, LIMIT,
+    DISTINCT, UNION) and both sides can be qualified: an unqualified outer column inside
+    the subquery could silently bind to the inner table."""
+    query = in_node.args.get("query")
+    select = query.this if isinstance(query, exp.Subquery) else query
+    outer_select = in_node.find_ancestor(exp.Select)
+    if not isinstance(select, exp.Select) or len(select.expressions) != 1 or outer_select is None:
+        return None
+    if any(select.args.get(key) for key in ("group", "limit", "distinct", "having", "order", "joins")):
+        return None
+    inner_name, outer_name = _only_source_name(select), _only_source_name(outer_select)
+    if not inner_name or not outer_name or inner_name == outer_name:
+        return None
+    projected = select.expressions[0]
+    projected = projected.this if isinstance(projected, exp.Alias) else projected
+    try:
+        rewritten = select.copy()
+        rewritten.set("expressions", [exp.Literal.number(1)])
+        key = exp.EQ(this=_qualified(projected, inner_name), expression=_qualified(in_node.this, outer_name))
+        return exp.Not(this=exp.Exists(this=rewritten.where(key, copy=False)))
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _only_source_name(select: exp.Select) -> str:
+    """The alias (else name) of a SELECT's one table; "" when it reads several or a subquery."""
+    source = select.args.get("from_") or select.args.get("from")
+    if source is None or not isinstance(source.this, exp.Table) or select.args.get("joins"):
+        return ""
+    return source.this.alias_or_name
+
+
+def _qualified(node: exp.Expression, table: str) -> exp.Expression:
+    if isinstance(node, exp.Column) and not node.table:
+        return exp.column(node.name, table=table)
+    return node.copy()
 
 
 def _has_subquery(node: exp.In) -> bool:

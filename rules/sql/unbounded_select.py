@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
-from perflint.rules.sql.shape import cte_names, is_aggregate_only, reads_only_catalog, top_level_selects
+from perflint.rules.sql.shape import (
+    cte_names, is_aggregate_only, reads_only_catalog, scope_sources, table_label, top_level_selects,
+)
 
 # Predicates that bound the rows a query returns (an equality, a range, a set or a pattern).
 _BOUNDING_PREDICATES = (exp.EQ, exp.NullSafeEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between,
@@ -85,8 +87,15 @@ class UnboundedSelect(SqlRule):
         for select in top_level_selects(statement):
             if _is_unbounded(select) and not reads_only_catalog(statement, ctes):
                 # a UNION branch is pointed at; the whole statement at its start
-                yield SqlHit(self.message, None if select is statement else select)
+                yield SqlHit(_message(select), None if select is statement else select)
                 return
+
+
+def _message(select: exp.Select) -> str:
+    names = [table_label(source) for source in scope_sources(select) if isinstance(source, exp.Table)]
+    where = f"`{', '.join(names[:3])}`" if names else "its source"
+    return (f"query returns every row of {where} it reads: no LIMIT, and nothing in WHERE bounds "
+            "the rows; paginate (keyset: `WHERE id > :last ORDER BY id LIMIT n`) or filter it")
 
 
 def _is_unbounded(select: exp.Select) -> bool:
