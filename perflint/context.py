@@ -43,6 +43,9 @@ class Frame:
     literal_names: set[str] = field(default_factory=set)
     # Local names bound to a tuple/list/dict display (query parameters built before the call).
     collections: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    # Every value assigned to a plain name in this scope so far (``x = ...``, ``x: T = ...``),
+    # in order: what rules follow to learn what a name holds (a list or a set, a queryset).
+    assignments: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,6 +101,33 @@ class Context:
         if value is None:
             value = self.frames[0].strings.get(name)
         return value
+
+    def assigned_values(self, name: str) -> list[cst.BaseExpression]:
+        """The values assigned to ``name`` so far in the innermost function (or class body)
+        that assigns it, else at module level; [] for parameters, loop targets, imports."""
+        for frame in (self.frame, self.frames[0]):
+            values = frame.assignments.get(name)
+            if values:
+                return values
+        return []
+
+    def qualified_name(self, node: cst.BaseExpression) -> str | None:
+        """The imported origin of a dotted name: ``requests.get`` for ``requests.get(...)``,
+        ``r.get`` after ``import requests as r``, ``get`` after ``from requests import get``
+        (both ``requests.get``). None when the root is not an imported name (a local,
+        ``self``, a parameter): ``self.cache.get`` is not ``requests.get``."""
+        from perflint.cstutil import dotted_name
+
+        dotted = dotted_name(node)
+        if dotted is None:
+            return None
+        root, _, rest = dotted.partition(".")
+        if root in self.frame.assignments or (self.function is not None and root in self.function.assignments):
+            return None  # rebound locally: no longer the import
+        origin = self.summary.summary.imports.get(root)
+        if origin is None:
+            return None
+        return f"{origin}.{rest}" if rest else origin
 
     def lookup_class_string(self, owner: str, name: str) -> cst.BaseExpression | None:
         """``self.QUERY`` / ``cls.QUERY`` / ``Repo.QUERY``: a string constant of the

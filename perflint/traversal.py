@@ -79,6 +79,7 @@ class Walker:
             cst.Import: self._import,
             cst.ImportFrom: self._import,
             cst.Assign: self._assign,
+            cst.AnnAssign: self._ann_assign,
         }
 
     def run(self, module: cst.Module) -> None:
@@ -234,6 +235,13 @@ class Walker:
                 frame.collections[name] = node.value
             else:
                 frame.collections.pop(name, None)
+            frame.assignments.setdefault(name, []).append(node.value)
+        self.walk_children(node)
+
+    def _ann_assign(self, node: cst.CSTNode) -> None:
+        assert isinstance(node, cst.AnnAssign)
+        if isinstance(node.target, cst.Name) and node.value is not None:
+            self.ctx.frame.assignments.setdefault(node.target.value, []).append(node.value)
         self.walk_children(node)
 
     def _collect_module_strings(self, module: cst.Module) -> None:
