@@ -27,7 +27,9 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     summary_data: dict[str, Any] | None = None  # FileSummary as JSON; built only when needed
     summary_hash: str = ""  # identifies the summary: equal hashes, equal call graph
-    ddl: list[dict[str, Any]] = field(default_factory=list)  # schema records (.sql files)
+    # Schema facts for the project phase (perflint.schema): DDL records of .sql files,
+    # ORM model records of Python files. Applied in path order, like migrations.
+    schema_records: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def summary(self) -> FileSummary | None:
@@ -44,13 +46,13 @@ class FileResult:
             "findings": [f.to_json() for f in self.findings],
             "summary": self.summary_data,
             "summary_hash": self.summary_hash,
-            "ddl": self.ddl,
+            "schema_records": self.schema_records,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileResult:
         return cls(data["path"], [Finding.from_json(f) for f in data["findings"]],
-                   data.get("summary"), data.get("summary_hash", ""), list(data.get("ddl", [])))
+                   data.get("summary"), data.get("summary_hash", ""), list(data.get("schema_records", [])))
 
 
 def decode_source(data: bytes) -> str:
@@ -211,7 +213,7 @@ def _analyze_sql_file(path: str, data: bytes, config: Config, pack: RulePack) ->
                 extra["confidence"] = problem.confidence
             findings.append(make_finding(problem.code, problem.message, path, line, column + 1,
                                          end_line, end_column + 1, **extra))
-    return FileResult(path, finish(path, text, findings), None, ddl=ddl)
+    return FileResult(path, finish(path, text, findings), None, schema_records=ddl)
 
 
 # Statements that can change the schema; only these are read for schema facts.

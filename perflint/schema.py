@@ -169,12 +169,13 @@ class Schema:
 
 
 def build_schema(results: Iterable[Any], configured: list[str]) -> Schema:
-    """The schema from every file's DDL records: configured schema files first (in the
-    order given), then the project's .sql files in natural path order, as migrations run."""
-    by_path = {result.path: result for result in results if result.ddl}
+    """The schema from every file's records (DDL of .sql files, ORM models of Python
+    files): configured schema files first (in the order given), then the project's files
+    in natural path order, as migrations run."""
+    by_path = {result.path: result for result in results if result.schema_records}
     first = [path for path in configured if path in by_path]
     rest = sorted((path for path in by_path if path not in set(first)), key=natural_path_key)
-    return Schema.from_records(record for path in first + rest for record in by_path[path].ddl)
+    return Schema.from_records(record for path in first + rest for record in by_path[path].schema_records)
 
 
 def decide_schema_checks(findings: list[Any], schema: Schema) -> list[Any]:
