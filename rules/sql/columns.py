@@ -21,21 +21,26 @@ def queries(statement: exp.Expression) -> Iterator[exp.Expression]:
     yield from statement.find_all(exp.Select, exp.Update, exp.Delete)
 
 
-def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
-    """``a AND (b AND c)`` -> [a, b, c]; parentheses unwrapped. An OR stays one conjunct.
-    Iterative: generated WHERE clauses can chain thousands of ANDs."""
+def operands(node: exp.Expression | None, connector: type[exp.Connector] = exp.And) -> list[exp.Expression]:
+    """``a AND (b AND c)`` -> [a, b, c] (or the branches of an OR chain); parentheses
+    unwrapped. Iterative: generated clauses can chain thousands of ANDs or ORs."""
     found: list[exp.Expression] = []
-    stack = [condition] if condition is not None else []
+    stack = [node] if node is not None else []
     while stack:
-        node = stack.pop()
-        while isinstance(node, exp.Paren):
-            node = node.this
-        if isinstance(node, exp.And):
-            stack.append(node.expression)
-            stack.append(node.this)
-        else:
-            found.append(node)
+        current = stack.pop()
+        while isinstance(current, exp.Paren):
+            current = current.this
+        if isinstance(current, connector):
+            stack.append(current.expression)
+            stack.append(current.this)
+        elif isinstance(current, exp.Expression):
+            found.append(current)
     return found
+
+
+def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
+    """The AND-ed conditions of a clause; an OR stays one conjunct."""
+    return operands(condition, exp.And)
 
 
 def is_value(node: exp.Expression | None) -> bool:

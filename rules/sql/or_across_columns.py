@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
+from perflint.rules.sql.columns import operands
 from perflint.rules.sql.shape import column_table, is_real_column, reads_catalog
 
 # Nodes whose columns belong to another query (a subquery tests its own rows).
@@ -125,18 +126,7 @@ def _first_or_across_columns(condition: exp.Expression | None,
 
 def _branches(node: exp.Expression) -> list[exp.Expression]:
     """``a OR (b OR c)`` -> [a, b, c], parentheses unwrapped."""
-    out: list[exp.Expression] = []
-    stack: list[exp.Expression] = [node]
-    while stack:
-        current = stack.pop()
-        while isinstance(current, exp.Paren):
-            current = current.this
-        if isinstance(current, exp.Or):
-            stack.append(current.expression)
-            stack.append(current.this)
-        elif isinstance(current, exp.Expression):
-            out.append(current)
-    return out
+    return operands(node, exp.Or)
 
 
 def _columns(branch: exp.Expression, scope: exp.Expression | None) -> dict[tuple[str, str], str]:
