@@ -13,6 +13,11 @@ from typing import Any
 class CallSite:
     callee: str  # dotted name as written, e.g. "repo.get_user" or "self.load"
     loop_depth: int
+    # Calls to the same callee text earlier in the function: (callee, index) finds the
+    # call again in the source (perflint.locate) without storing positions for every call.
+    index: int = 0
+    # Inside a loop that runs once per input item (what PFL201 asks of a loop).
+    multiplying: bool = False
 
 
 @dataclass
@@ -22,6 +27,8 @@ class FunctionSummary:
     entry: str | None  # "handler" | "task" | "cli" | None
     calls: list[CallSite] = field(default_factory=list)
     queries: bool = False
+    # Effect ("query", "write") -> (callee, index) of the function's first call that has it.
+    effects: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -40,7 +47,8 @@ class FileSummary:
             "functions": [
                 {"qualname": f.qualname, "is_async": f.is_async, "entry": f.entry,
                  "queries": f.queries,
-                 "calls": [{"callee": c.callee, "loop_depth": c.loop_depth} for c in f.calls]}
+                 "effects": {effect: list(site) for effect, site in f.effects.items()},
+                 "calls": [[c.callee, c.loop_depth, c.index, c.multiplying] for c in f.calls]}
                 for f in self.functions
             ],
         }
@@ -48,7 +56,10 @@ class FileSummary:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileSummary:
         functions = [
-            FunctionSummary(**{**f, "calls": [CallSite(**c) for c in f["calls"]]})
+            FunctionSummary(f["qualname"], f["is_async"], f["entry"],
+                            [CallSite(str(c[0]), int(c[1]), int(c[2]), bool(c[3])) for c in f["calls"]],
+                            bool(f.get("queries")),
+                            {str(k): (str(v[0]), int(v[1])) for k, v in f.get("effects", {}).items()})
             for f in data.get("functions", [])
         ]
         return cls(data["path"], data["module"], dict(data.get("imports", {})), functions)
