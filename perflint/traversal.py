@@ -80,6 +80,7 @@ class Walker:
             cst.ImportFrom: self._import,
             cst.Assign: self._assign,
             cst.AnnAssign: self._ann_assign,
+            cst.AugAssign: self._aug_assign,
         }
 
     def run(self, module: cst.Module) -> None:
@@ -242,6 +243,15 @@ class Walker:
         assert isinstance(node, cst.AnnAssign)
         if isinstance(node.target, cst.Name) and node.value is not None:
             self.ctx.frame.assignments.setdefault(node.target.value, []).append(node.value)
+        self.walk_children(node)
+
+    def _aug_assign(self, node: cst.CSTNode) -> None:
+        """``sql += " WHERE ..."``: the text is assembled at run time, often under
+        conditions the walk does not follow, so the name no longer holds the text it was
+        given first (reading that prefix alone would miss the clauses added later)."""
+        assert isinstance(node, cst.AugAssign)
+        if isinstance(node.target, cst.Name):
+            self.ctx.frame.strings.pop(node.target.value, None)
         self.walk_children(node)
 
     def _collect_module_strings(self, module: cst.Module) -> None:
