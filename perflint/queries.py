@@ -10,7 +10,7 @@ import libcst as cst
 from perflint import knowledge as kb
 from perflint.context import Context
 from perflint.cstutil import call_method_name, dotted_name, iter_every_node, iter_subtree, receiver, receiver_last_name
-from perflint.sqltext import HOLE_PREFIX, POSITIONAL, is_write, looks_like_sql, string_value
+from perflint.sqltext import HOLE_PREFIX, POSITIONAL, is_write, looks_like_sql, placeholder_name, string_value
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def wildcard_params(call: cst.Call, ctx: Context) -> frozenset[str]:
             if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
                 key = element.key.evaluated_value
                 if isinstance(key, str) and _starts_with_wildcard(element.value, ctx):
-                    found.add(key)
+                    found.add(placeholder_name(key))  # as normalise names it
         return frozenset(found)
     for index, value in enumerate(values):
         if _starts_with_wildcard(value, ctx):

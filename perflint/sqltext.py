@@ -133,10 +133,22 @@ _PLACEHOLDER = re.compile(
       |(%s)                         # format
       |\$(\d+)                      # numeric (asyncpg / postgres)
       |((?<![\w?:])\?(?![|&?\w]))     # qmark (not the jsonb ``?|`` / ``?&`` operators)
+      |(?<![:\w]):([A-Za-z_]\w*)     # named (not a ``::type`` cast): renamed if a keyword
     """,
     re.VERBOSE,
 )
 POSITIONAL = "pfl_pos_{}"
+KEYWORD_PLACEHOLDER = "pfl_kw_{}"
+
+
+@lru_cache(maxsize=1024)
+def placeholder_name(name: str) -> str:
+    """The name a named placeholder (``:name``, ``%(name)s``) has once normalised:
+    itself, or ``pfl_kw_<name>`` when it is a SQL keyword, which sqlglot does not read
+    after ``:`` (``VALUES (:version, :when)``, ``WHERE x = :from``)."""
+    from sqlglot.tokens import Tokenizer
+
+    return KEYWORD_PLACEHOLDER.format(name) if name.upper() in Tokenizer.KEYWORDS else name
 
 
 @dataclass(frozen=True)
@@ -171,6 +183,8 @@ def normalise(text: str, dialect: str = "postgres") -> NormalisedSql:
         literal = match.group(1) or match.group(2) or match.group(3)
         if literal and "%%" not in literal or match.group(8) and not qmark:
             continue
+        if match.group(9) and placeholder_name(match.group(9)) == match.group(9):
+            continue  # ``:name`` that sqlglot reads as it is
         out.append(text[last:match.start()])
         length += match.start() - last
         if literal:
@@ -188,8 +202,8 @@ def normalise(text: str, dialect: str = "postgres") -> NormalisedSql:
             continue
         if match.group(4):
             replacement = "%"
-        elif match.group(5):
-            replacement = f":{match.group(5)}"
+        elif match.group(5) or match.group(9):
+            replacement = f":{placeholder_name(match.group(5) or match.group(9))}"
         elif match.group(7):
             replacement = ":" + POSITIONAL.format(int(match.group(7)) - 1)
         else:

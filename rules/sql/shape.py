@@ -248,7 +248,8 @@ _HOLE_TEXT = re.compile(HOLE_PREFIX + r"\d+__")  # also inside string literals: 
 def _shown(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Placeholder) and node.name:
         # positional placeholders (``%s``, ``?``, ``$1``) were numbered by normalisation
-        return exp.var("?" if node.name.startswith("pfl_pos_") else f":{node.name}")
+        # and keyword-named ones (``:when``) renamed ``pfl_kw_when``
+        return exp.var("?" if node.name.startswith("pfl_pos_") else f":{node.name.removeprefix('pfl_kw_')}")
     return node
 
 
