@@ -6,6 +6,7 @@ team's own helpers can be taught without a code change.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Methods that execute the SQL string given as their first argument (or keyword).
@@ -45,7 +46,21 @@ DRIVER_DIALECTS: dict[str, str] = {
     "aiomysql": "mysql", "mysql": "mysql", "asyncmy": "mysql", "psycopg2": "postgres",
     "psycopg": "postgres", "asyncpg": "postgres", "pyodbc": "tsql", "cx_Oracle": "oracle",
     "oracledb": "oracle", "duckdb": "duckdb", "snowflake": "snowflake", "sqlite_utils": "sqlite",
+    "pysqlite3": "sqlite", "sqlean": "sqlite", "apsw": "sqlite",
 }
+# Drivers also recognised when re-exported by the project (``from .utils import sqlite3``):
+# names no module of another kind plausibly has (not ``mysql`` or ``snowflake``).
+REEXPORTED_DRIVERS: frozenset[str] = frozenset(DRIVER_DIALECTS) - {"mysql", "snowflake"}
+# Dialects tried, in order, when no dialect is configured or told by an import and the
+# text does not parse as PostgreSQL, each only for text that shows that dialect's syntax
+# (lenient dialects read garbage too).
+DEFAULT_DIALECT_FALLBACKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("mysql", re.compile(r"`\w+`|\bDATABASE\(\)|\bON\s+DUPLICATE\s+KEY\b|\bENGINE\s*=|\bAUTO_INCREMENT\b",
+                         re.IGNORECASE)),
+    # ``[name]`` quoting (not ``ARRAY[1]``, ``col[1]``, ``::int[]``), SQLite-only statements
+    ("sqlite", re.compile(r"(?<![\w\])])\[[A-Za-z_][^\[\]]*\]|\bPRAGMA\b|\bINSERT\s+OR\s+(?:REPLACE|IGNORE)\b",
+                          re.IGNORECASE)),
+)
 
 # Keyword names under which sinks accept the SQL text.
 SQL_KEYWORDS: frozenset[str] = frozenset({"query", "sql", "statement", "operation", "stmt"})

@@ -13,7 +13,7 @@ from perflint.context import Context
 from perflint.cstparse import parse_module
 from perflint.cstutil import dotted_name
 from perflint.findings import Finding
-from perflint.knowledge import Knowledge
+from perflint.knowledge import DEFAULT_DIALECT_FALLBACKS, Knowledge
 from perflint.literalpos import literal_parts, locate
 from perflint.positions import Span, node_spans
 from perflint.queries import classify_call, sql_of_call, wildcard_params
@@ -127,11 +127,16 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
         return result
 
     dialect = config.dialect or ctx.dialect_hint or "postgres"
+    # Neither configured nor told by a driver import: PostgreSQL is a guess, and text
+    # it cannot read may be another dialect's (MySQL's ``DATABASE()``, SQLite's ``[t]``).
+    guessed = not (config.dialect or ctx.dialect_hint)
     sql_rules = pack.sql_rules() if collector.sql_uses else []
     sql_reports: list[tuple[SqlProblem, SqlUse]] = []
     for use in collector.sql_uses.values():
         sql_context = SqlContext(dialect, config.deep_offset, use.wildcard_params)
-        for problem in check_sql(use.text, sql_context, sql_rules, pack.codes):
+        fallbacks = tuple(name for name, marker in DEFAULT_DIALECT_FALLBACKS
+                          if guessed and marker.search(use.text))
+        for problem in check_sql(use.text, sql_context, sql_rules, pack.codes, fallbacks):
             sql_reports.append((problem, use))
 
     nodes: list[cst.CSTNode] = [report.node for report in ctx.reports]

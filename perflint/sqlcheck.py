@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from perflint.rulebase import SqlContext, SqlRule
@@ -32,15 +32,26 @@ class SqlProblem:
 
 
 def check_sql(text: str, sql: SqlContext, rules: list[SqlRule],
-              enabled: frozenset[str]) -> Iterator[SqlProblem]:
-    """Every problem in ``text``; unparseable SQL yields PFL902 (if enabled), nothing else."""
+              enabled: frozenset[str], fallbacks: tuple[str, ...] = ()) -> Iterator[SqlProblem]:
+    """Every problem in ``text``; unparseable SQL yields PFL902 (if enabled), nothing else.
+    ``fallbacks``: dialects to try, in order, when ``sql.dialect`` was only a default and
+    the text does not parse in it (``DATABASE()`` is MySQL's, ``[name]`` SQLite's)."""
     normalised = normalise(text, sql.dialect)
     try:
         statements = parse_statements(normalised.text, sql.dialect)
     except SqlParseError as error:
-        if PARSE_FAILURE_CODE in enabled:
-            yield SqlProblem(PARSE_FAILURE_CODE, f"SQL did not parse ({sql.dialect}): {error}")
-        return
+        for dialect in fallbacks:
+            normalised = normalise(text, dialect)
+            try:
+                statements = parse_statements(normalised.text, dialect)
+            except SqlParseError:
+                continue
+            sql = replace(sql, dialect=dialect)
+            break
+        else:
+            if PARSE_FAILURE_CODE in enabled:
+                yield SqlProblem(PARSE_FAILURE_CODE, f"SQL did not parse ({sql.dialect}): {error}")
+            return
     for statement in statements:
         for rule in rules:
             try:

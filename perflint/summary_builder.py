@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from perflint.cstutil import dotted_name
-from perflint.knowledge import DRIVER_DIALECTS, VIEW_BASE_SUFFIXES, VIEW_METHODS, entry_kind
+from perflint.knowledge import DRIVER_DIALECTS, REEXPORTED_DRIVERS, VIEW_BASE_SUFFIXES, VIEW_METHODS, entry_kind
 from perflint.summary import CallSite, FileSummary, FunctionSummary, module_name_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,4 +82,7 @@ def _dialect_from_imports(imports: dict[str, str]) -> str | None:
         dialect = DRIVER_DIALECTS.get(origin.split(".")[0])
         if dialect:
             return dialect
+        last = origin.rsplit(".", 1)[-1]  # ``from .utils import sqlite3``: a re-exported driver
+        if last in REEXPORTED_DRIVERS:
+            return DRIVER_DIALECTS[last]
     return None

@@ -267,3 +267,46 @@ def test_not_in_rewrite_is_not_guessed_when_the_correlation_would_be_ambiguous()
 ])
 def test_messages_name_the_fragment_and_the_fix(source: str, code: str, expected: str) -> None:
     assert expected in _message(source, code)
+
+
+# -- found on real packages (acceptance: SQL findings read on downloaded projects) ----------
+def test_text_extended_with_plus_equals_is_not_read_as_its_first_part() -> None:
+    # pgspecial, sqlite-utils: ``sql += " WHERE ..."`` under conditions; the first literal
+    # alone is an unfinished prefix (no WHERE yet, or a dangling ``WHERE``)
+    source = ('def f(cur, where):\n    sql = "SELECT a FROM t"\n    if where:\n'
+              '        sql += " WHERE " + where\n    cur.execute(sql)\n')
+    assert _where(source, "PFL110") == []
+    assert _where(source.replace("SELECT a FROM t", "SELECT a FROM t WHERE"), "PFL902") == []
+
+
+@pytest.mark.parametrize("name", ["when", "from", "select"])
+def test_placeholders_named_like_keywords_parse(name: str) -> None:
+    # yoyo-migrations: ``VALUES (:version, :when)``; sqlglot does not read ``:when``
+    assert _where(f'conn.execute("INSERT INTO t VALUES (:v, :{name})", p)\n', "PFL902") == []
+    assert _where(f'conn.execute("INSERT INTO t VALUES (%(v)s, %({name})s)", p)\n', "PFL112") == [(1, 27)]
+    assert normalise(f"SELECT a FROM t WHERE b = :{name} AND c::date = :d").text == \
+        f"SELECT a FROM t WHERE b = :pfl_kw_{name} AND c::date = :d"
+
+
+def test_keyword_named_placeholder_keeps_its_wildcard_binding_and_its_name() -> None:
+    source = 'cur.execute("SELECT id FROM t WHERE name LIKE :from LIMIT 5", {"from": f"%{q}"})\n'
+    assert _where(source, "PFL104") == [(1, 37)]
+    assert "`name LIKE :from`" in _message(source, "PFL104")
+
+
+def test_driver_reexported_by_the_project_sets_the_dialect() -> None:
+    # datasette: ``from .utils import sqlite3``; ``[name]`` quoting is SQLite's
+    source = 'from .utils import sqlite3\n\ndef f(c, t):\n    c.execute(f"select * from [{t}] where id = 1")\n'
+    assert _where(source, "PFL902") == []
+
+
+@pytest.mark.parametrize("sql", [
+    # django-watson's MySQL backend, in a module that imports no driver
+    "SELECT CONSTRAINT_NAME FROM information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()",
+    "SELECT a FROM [items] WHERE id = 1",
+])
+def test_text_in_another_dialects_syntax_parses_when_no_dialect_is_known(sql: str) -> None:
+    assert _where(f'cur.execute("{sql}")\n', "PFL902") == []
+    # a configured or imported dialect is not second-guessed
+    assert _where(f'import psycopg2\ncur.execute("{sql}")\n', "PFL902") != []
+    assert _where(f'cur.execute("{sql}")\n', "PFL902", config=Config(dialect="postgres")) != []
