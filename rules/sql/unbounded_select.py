@@ -8,7 +8,8 @@ from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
 from perflint.rules.sql.shape import (
-    cte_names, is_aggregate_only, reads_only_catalog, scope_sources, table_label, top_level_selects,
+    HOLE_PREFIX, cte_names, is_aggregate_only, is_dynamic_table, reads_only_catalog, scope_sources, table_label,
+    top_level_selects,
 )
 
 # Predicates that bound the rows a query returns (an equality, a range, a set or a pattern).
@@ -41,10 +42,12 @@ class UnboundedSelect(SqlRule):
     ```
 
     Aggregates without `GROUP BY` (one row), subqueries, an outer query over a
-    filtered derived table, queries that read only system catalogs (`information_schema`,
+    filtered derived table or CTE, queries that read only system catalogs (`information_schema`,
     `pg_catalog`/`pg_*`, `sys.*`, `sqlite_master`, Oracle `USER_*`/`ALL_*` views, `DUAL`),
-    and any query with an equality, range, `IN`, `LIKE` or `EXISTS` test in `WHERE`
-    are not reported.
+    a set-returning function (`FROM fetch_job(%s)`), a table formatted in at run time
+    (`FROM {table}`: generic code over whatever table it is given), a `WHERE` whose
+    condition is formatted in (`WHERE {cond}`), and any query with an equality, range,
+    `IN`, `LIKE` or `EXISTS` test in `WHERE` are not reported.
     """
 
     code = "PFL110"
@@ -72,6 +75,16 @@ class UnboundedSelect(SqlRule):
         Valid('cur.execute("SELECT c.relname, i.indisunique FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid")\n'),
         # the outer query reads a filtered derived table
         Valid('cur.execute("SELECT name, COUNT(*) FROM (SELECT name FROM idx WHERE rel = %s) s GROUP BY name", (t,))\n'),
+        # ... or a filtered CTE (procrastinate's queries.sql, list_queues)
+        Valid("WITH j AS (SELECT id, queue FROM jobs WHERE (%(q)s IS NULL OR queue = %(q)s))\n"
+              "SELECT queue, COUNT(id) FROM j GROUP BY queue ORDER BY queue;\n", "q.sql"),
+        # a set-returning function's rows are what it returns, not a table (procrastinate, fetch_job)
+        Valid("SELECT id, status FROM fetch_job(%(queues)s::varchar[], %(worker_id)s);\n", "q.sql"),
+        # the WHERE condition itself is formatted in (datasette, views/table.py)
+        Valid('def f(db, col, where):\n    return db.execute(f"select {col} from items where {where}")\n'),
+        # a table formatted in: generic code over whatever table it is given (yoyo's lock
+        # table, pgspecial's sequence relation, sqlite-utils' rows_where)
+        Valid('def f(c, table):\n    return c.execute(f"SELECT pid FROM {table}").fetchone()\n'),
     )
     INVALID = (
         Invalid('cur.execute("SELECT id, name FROM products")\n', (1,)),
@@ -80,6 +93,9 @@ class UnboundedSelect(SqlRule):
         Invalid('def f(db):\n    sql = (\n        "SELECT u.id, p.title "\n        "FROM users u JOIN posts p ON p.user_id = u.id"\n    )\n    return db.fetch_all(sql)\n', (3,)),
         Invalid('cur.execute("SELECT name FROM (SELECT name FROM products) s")\n', (1,)),
         Invalid('cur.execute("SELECT id FROM user_accounts")\n', (1,)),
+        Invalid("WITH j AS (SELECT id, queue FROM jobs)\nSELECT queue, COUNT(id) FROM j GROUP BY queue;\n", (1,), "q.sql"),
+        # only the schema is formatted in: the table is known
+        Invalid('def f(db, schema):\n    return db.execute(f"SELECT id FROM {schema}.items")\n', (2,)),
     )
 
     def check(self, statement: exp.Expression, sql: SqlContext) -> Iterator[SqlHit]:
@@ -98,7 +114,7 @@ def _message(select: exp.Select) -> str:
             "the rows; paginate (keyset: `WHERE id > :last ORDER BY id LIMIT n`) or filter it")
 
 
-def _is_unbounded(select: exp.Select) -> bool:
+def _is_unbounded(select: exp.Select, seen: frozenset[int] = frozenset()) -> bool:
     # sqlglot >= 28 keys the FROM clause as "from_", older releases as "from".
     source = select.args.get("from_") or select.args.get("from")
     if not source:
@@ -107,16 +123,58 @@ def _is_unbounded(select: exp.Select) -> bool:
         return False
     if is_aggregate_only(select):
         return False
-    if _from_bounded_subquery(source):
+    if _from_bounded_subquery(source, seen):
+        return False
+    if not select.args.get("joins") and _not_a_known_table(source.this):
         return False
     where = select.args.get("where")
-    return where is None or where.find(*_BOUNDING_PREDICATES) is None
+    return where is None or (where.find(*_BOUNDING_PREDICATES) is None and not _formatted_in_condition(where))
 
 
-def _from_bounded_subquery(source: exp.Expression) -> bool:
-    """``FROM (SELECT ... WHERE x = ?) s``: the outer rows are the filtered inner rows."""
+def _from_bounded_subquery(source: exp.Expression, seen: frozenset[int]) -> bool:
+    """``FROM (SELECT ... WHERE x = ?) s`` or ``WITH s AS (SELECT ... WHERE x = ?) ... FROM s``:
+    the outer rows are the filtered inner rows."""
     inner = source.this
-    if not isinstance(inner, exp.Subquery):
+    if isinstance(inner, exp.Table) and not inner.db and isinstance(inner.this, exp.Identifier):
+        body = _cte_body(inner.name, inner)
+        if body is None or id(body) in seen:  # a recursive CTE: its own rows bound nothing
+            return False
+        seen |= {id(body)}
+        inner = body
+    elif isinstance(inner, exp.Subquery):
+        inner = inner.this
+    else:
         return False
-    selects = list(top_level_selects(inner.this))
-    return bool(selects) and not any(_is_unbounded(s) for s in selects)
+    selects = list(top_level_selects(inner))
+    return bool(selects) and not any(_is_unbounded(s, seen) for s in selects)
+
+
+def _cte_body(name: str, node: exp.Expression) -> exp.Expression | None:
+    """The query a WITH around ``node`` defines ``name`` as (the nearest one)."""
+    lowered = name.lower()
+    current: exp.Expression | None = node.parent
+    while current is not None:
+        with_ = current.args.get("with_") or current.args.get("with")
+        if isinstance(with_, exp.With):
+            for cte in with_.expressions:
+                if cte.alias_or_name.lower() == lowered and cte.this is not node:
+                    return cte.this
+        current = current.parent
+    return None
+
+
+def _not_a_known_table(source: exp.Expression) -> bool:
+    """A set-returning function (``FROM fetch_job(%s)``: its rows are what it returns), or
+    a table formatted in at run time (``FROM {table}``: generic code over whatever table it
+    is given, which cannot know how to bound it)."""
+    return isinstance(source, exp.Table) and (isinstance(source.this, exp.Func) or is_dynamic_table(source))
+
+
+def _formatted_in_condition(where: exp.Expression) -> bool:
+    """``WHERE {condition}`` / ``WHERE x IS NULL AND {extra}``: a condition the Python code
+    supplies whole, which may well bound the rows."""
+    for column in where.find_all(exp.Column):
+        if not column.table and column.name.startswith(HOLE_PREFIX) and \
+                isinstance(column.parent, exp.Where | exp.And | exp.Or | exp.Not | exp.Paren):
+            return True
+    return False
