@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
-from perflint.rules.sql.shape import is_dynamic_table, top_level_selects
+from perflint.rules.sql.shape import cte_names, is_dynamic_table, reads_only_catalog, top_level_selects
 
 
 class SelectStar(SqlRule):
@@ -31,9 +31,11 @@ class SelectStar(SqlRule):
     ```
 
     `COUNT(*)`, `EXISTS (SELECT * ...)`, a star inside a CTE or subquery whose
-    outer query names its columns, and a star over a table whose name is formatted in
-    (`"SELECT * FROM %s" % table`: generic code that cannot know the columns) are not
-    reported.
+    outer query names its columns, a star over a table whose name is formatted in
+    (`"SELECT * FROM %s" % table`: generic code that cannot know the columns), and
+    queries that read only system catalogs (`sqlite_master`, `pg_catalog`,
+    `information_schema`: narrow rows whose width follows the engine, not the data) are
+    not reported.
     """
 
     code = "PFL101"
@@ -54,6 +56,8 @@ class SelectStar(SqlRule):
         # code that works on whatever table it is given cannot name the columns (introspection)
         Valid('cur.execute("SELECT * FROM %s LIMIT 1" % quote_name(table))\n'),
         Valid('cur.execute("SELECT * FROM {} WHERE ROWNUM < 2".format(quote_name(table)))\n'),
+        # introspection of a system catalog (datasette, utils/internal_db.py)
+        Valid('import sqlite3\n\ndef f(conn):\n    return conn.execute("select * from sqlite_master WHERE type = \'table\'").fetchall()\n'),
     )
     INVALID = (
         Invalid('cur.execute("SELECT * FROM users WHERE id = %s", (1,))\n', (1,)),
@@ -65,6 +69,8 @@ class SelectStar(SqlRule):
     )
 
     def check(self, statement: exp.Expression, sql: SqlContext) -> Iterator[SqlHit]:
+        if reads_only_catalog(statement, cte_names(statement)):
+            return
         for select in top_level_selects(statement):
             if _generic_over_any_table(select):
                 continue
