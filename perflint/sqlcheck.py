@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from perflint.rulebase import SqlContext, SqlRule
 from perflint.schema import SchemaCheck
-from perflint.sqltext import SqlParseError, normalise, parse_statements
+from perflint.sqltext import HOLE_PREFIX, SqlParseError, normalise, parse_statements
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlglot import exp
@@ -49,10 +49,12 @@ def check_sql(text: str, sql: SqlContext, rules: list[SqlRule],
             sql = replace(sql, dialect=dialect)
             break
         else:
-            if PARSE_FAILURE_CODE in enabled:
+            if PARSE_FAILURE_CODE in enabled and not _hole_is_a_clause(normalised.text, sql.dialect):
                 yield SqlProblem(PARSE_FAILURE_CODE, f"SQL did not parse ({sql.dialect}): {error}")
             return
     for statement in statements:
+        if _hole_as_alias(statement):
+            continue  # ``"SELECT a FROM t " + where``: the hole is a clause, not an alias
         for rule in rules:
             try:
                 hits = list(rule.check(statement, sql))
@@ -66,6 +68,31 @@ def check_sql(text: str, sql: SqlContext, rules: list[SqlRule],
                     end = normalised.original_offset(span[1] - 1) + 1
                 yield SqlProblem(rule.code, hit.message, offset, end, hit.schema_check,
                                  hit.confidence)
+
+
+_HOLE = re.compile(HOLE_PREFIX + r"\d+__")
+
+
+def _hole_is_a_clause(text: str, dialect: str) -> bool:
+    """The text parses once its formatted-in holes are left out: they stand for whole
+    clauses or fragments (``" WHERE " + " AND ".join(conds) if conds else ""``), which
+    the code supplies at run time; the SQL is not known to be broken."""
+    if HOLE_PREFIX not in text:
+        return False
+    try:
+        parse_statements(_HOLE.sub(" ", text), dialect)
+    except SqlParseError:
+        return False
+    return True
+
+
+def _hole_as_alias(statement: exp.Expression) -> bool:
+    """A formatted-in hole read as a table alias (``FROM t __pfl_hole_1__``): it is most
+    likely a clause the code appends (``WHERE ...``), so what the statement filters on
+    is unknown."""
+    from sqlglot import exp
+
+    return any(alias.name.startswith(HOLE_PREFIX) for alias in statement.find_all(exp.TableAlias))
 
 
 def node_span(node: exp.Expression, text: str) -> tuple[int, int] | None:

@@ -310,3 +310,20 @@ def test_text_in_another_dialects_syntax_parses_when_no_dialect_is_known(sql: st
     # a configured or imported dialect is not second-guessed
     assert _where(f'import psycopg2\ncur.execute("{sql}")\n', "PFL902") != []
     assert _where(f'cur.execute("{sql}")\n', "PFL902", config=Config(dialect="postgres")) != []
+
+
+@pytest.mark.parametrize(("source", "code"), [
+    # pgspecial: ``... ON n.oid = c.relnamespace " + ("WHERE " + " AND ".join(where) if where else "") + " ORDER BY 2,3"``
+    ('cur.execute("SELECT a FROM t JOIN u ON u.id = t.u " + ("WHERE " + " AND ".join(w) if w else "") + " ORDER BY 1")\n', "PFL902"),
+    ('cur.execute(f"UPDATE t SET a = 1 {where_clause}")\n', "PFL902"),
+    # the appended clause would otherwise be read as a table alias: no WHERE seen
+    ('cur.execute("SELECT a, b FROM t " + where_clause)\n', "PFL110"),
+    ('cur.execute(f"SELECT a, b FROM t {where_clause} ORDER BY a")\n', "PFL110"),
+    ('cur.execute("DELETE FROM t " + where_clause)\n', "PFL111"),
+])
+def test_a_hole_standing_for_a_clause_is_unknown_not_a_finding(source: str, code: str) -> None:
+    assert _where(source, code) == []
+
+
+def test_sql_that_is_broken_around_its_holes_is_still_reported() -> None:
+    assert _where('cur.execute(f"SELECT a FROM t WHERE a = {x} AND AND b = 1")\n', "PFL902") == [(1, 13)]
