@@ -16,7 +16,7 @@ from perflint.config import Config
 from perflint.findings import Finding
 from perflint.registry import rule_class
 from perflint.rulepack import RulePack
-from perflint.sqlfile import guess_dialect, split_statements
+from perflint.sqlfile import guess_dialect, split_queries
 from perflint.summary import FileSummary
 from perflint.suppression import suppressed
 
@@ -195,7 +195,7 @@ def _analyze_sql_file(path: str, data: bytes, config: Config, pack: RulePack) ->
     sql_context = SqlContext(config.dialect or guess_dialect(text), config.deep_offset)
     sql_rules = pack.sql_rules()
     ddl: list[dict[str, Any]] = []
-    for statement in split_statements(text):
+    for statement in split_queries(text, sql_context.dialect):
         if _DDL_HEAD.match(statement.text):
             ddl.extend(_ddl_records(statement.text, sql_context.dialect))
         for problem in check_sql(statement.text, sql_context, sql_rules, pack.codes):

@@ -10,7 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_AIOSQL_NAME = re.compile(r"--\s*name\s*:")
+# aiosql / yesql ``-- name: get_user``, HugSQL / PugSQL ``-- :name get_user :one``
+_AIOSQL_NAME = re.compile(r"--\s*(?:name\s*:|:name\b)")
+# A comment line after a blank line: where a query file that does not end its queries
+# with ``;`` starts the next one (``-- list_jobs --``).
+_HEADER_COMMENT = re.compile(r"\n[ \t]*\n(?=--)")
 
 
 @dataclass(frozen=True)
@@ -107,3 +111,38 @@ def split_statements(source: str) -> list[SqlStatementText]:
     if first is not None and source[start:].strip():
         statements.append(SqlStatementText(source[start:], first[0], first[1], start))
     return statements
+
+
+def split_queries(source: str, dialect: str) -> list[SqlStatementText]:
+    """``split_statements``, then a statement that does not parse is split again where a
+    comment line follows a blank line, when every piece parses: query files whose queries
+    are separated by a header comment rather than ``;``. A statement that parses is never
+    split (a blank line and a comment inside one query stay inside it)."""
+    from perflint.sqltext import SqlParseError, normalise, parse_statements
+
+    def parses(text: str) -> bool:
+        try:
+            return bool(parse_statements(normalise(text, dialect).text, dialect))
+        except SqlParseError:
+            return False
+
+    result: list[SqlStatementText] = []
+    for statement in split_statements(source):
+        cuts = [match.end() for match in _HEADER_COMMENT.finditer(statement.text)]
+        if not cuts or parses(statement.text):
+            result.append(statement)
+            continue
+        pieces: list[SqlStatementText] = []
+        for begin, end in zip([0, *cuts], [*cuts, len(statement.text)]):
+            offset = statement.offset + begin
+            line = source.count("\n", 0, offset) + 1
+            pieces.extend(
+                SqlStatementText(piece.text, line + piece.line - 1,
+                                 piece.column if piece.line > 1 else piece.column + offset - (source.rfind("\n", 0, offset) + 1),
+                                 offset + piece.offset)
+                for piece in split_statements(statement.text[begin:end]))
+        if len(pieces) > 1 and all(parses(piece.text) for piece in pieces):
+            result.extend(pieces)
+        else:
+            result.append(statement)
+    return result

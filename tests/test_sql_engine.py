@@ -327,3 +327,22 @@ def test_a_hole_standing_for_a_clause_is_unknown_not_a_finding(source: str, code
 
 def test_sql_that_is_broken_around_its_holes_is_still_reported() -> None:
     assert _where('cur.execute(f"SELECT a FROM t WHERE a = {x} AND AND b = 1")\n', "PFL902") == [(1, 13)]
+
+
+def test_query_file_without_semicolons_splits_at_header_comments() -> None:
+    # procrastinate's queries.sql: ``-- name --`` headers, some queries without ``;``
+    source = ("-- get_one --\nSELECT id FROM t WHERE x = 1;\n\n-- list_u --\n-- all of u\n"
+              "SELECT id, a FROM u WHERE id > 2\n\n-- get_v --\nSELECT * FROM v WHERE id = 3\n")
+    assert _where(source, "PFL902", "q.sql") == []
+    assert _where(source, "PFL101", "q.sql") == [(9, 8)]
+
+
+def test_a_query_that_parses_is_not_split_at_its_comments() -> None:
+    source = "WITH x AS (SELECT id FROM t WHERE k = 1)\n\n-- then the rows\nSELECT * FROM x\n"
+    assert _where(source, "PFL902", "q.sql") == []
+    assert _where(source, "PFL101", "q.sql") == [(4, 8)]
+
+
+def test_hugsql_name_comments_start_a_query() -> None:
+    source = "-- :name get-a :? :1\nSELECT * FROM a WHERE id = :id\n-- :name get-b :? :1\nSELECT * FROM b WHERE id = :id\n"
+    assert _where(source, "PFL101", "q.sql") == [(2, 8), (4, 8)]
