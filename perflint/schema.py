@@ -26,7 +26,7 @@ class SchemaCheck:
     """The condition under which a SQL finding stands.
 
     kind ``unindexed``: none of ``columns`` of ``table`` leads any index (PK, UNIQUE,
-    KEY, CREATE INDEX) and not all of them are booleans; ``type_mismatch``: ``columns[0]`` has a type of another family
+    KEY, CREATE INDEX) or is in a partial index's predicate, and not all of them are booleans; ``type_mismatch``: ``columns[0]`` has a type of another family
     than the literal kind in ``value`` ("number" or "string"); ``no_expression_index``:
     no expression index on ``table`` matches the expression key in ``value`` (stands for
     tables the schema does not know: that rule needs no schema).
@@ -53,6 +53,7 @@ class Index:
     columns: tuple[str, ...]  # plain columns, in index order ("" where an expression sits)
     expressions: tuple[str, ...] = ()  # expression keys (schema_ddl.expression_key)
     unique: bool = False
+    predicate_columns: tuple[str, ...] = ()  # a partial index's WHERE columns
 
     @property
     def leading(self) -> str:
@@ -67,6 +68,11 @@ class Table:
 
     def leading_columns(self) -> set[str]:
         return {index.leading for index in self.indexes if index.leading}
+
+    def served_columns(self) -> set[str]:
+        """Columns a filter on which some index serves: leading columns, and the columns of
+        a partial index's predicate (``WHERE status = 'doing'``: such a query reads its rows)."""
+        return self.leading_columns() | {c for index in self.indexes for c in index.predicate_columns}
 
 
 def table_key(name: str) -> str:
@@ -133,7 +139,8 @@ class Schema:
             return
         name = str(record.get("name") or f"{key}_{len(table.indexes)}")
         index = Index(name, tuple(c.lower() for c in record.get("columns", [])),
-                      tuple(record.get("expressions", [])), bool(record.get("unique")))
+                      tuple(record.get("expressions", [])), bool(record.get("unique")),
+                      tuple(c.lower() for c in record.get("predicate_columns", [])))
         table.indexes.append(index)
         self._index_table[name.lower()] = key
 
@@ -151,7 +158,7 @@ class Schema:
         if any(column not in table.columns for column in check.columns):
             return None  # a column the DDL does not declare: the schema is incomplete, stay quiet
         if check.kind == "unindexed":
-            if not check.columns or set(check.columns) & table.leading_columns():
+            if not check.columns or set(check.columns) & table.served_columns():
                 return None
             candidates = [column for column in check.columns if table.columns[column][1] != BOOLEAN]
             if not candidates:

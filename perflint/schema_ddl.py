@@ -146,6 +146,11 @@ def _create_index(index: exp.Index, unique: bool) -> Record:
     parts = params.args.get("columns") or [] if params is not None else []
     record = _index_of(list(parts), unique)
     record.update(op="index", table=_table_name(index.args.get("table")), name=index.name)
+    where = params.args.get("where") if params is not None else None
+    if isinstance(where, exp.Expression):
+        # a partial index (``... WHERE status = 'doing'``) serves the queries whose filter
+        # implies its predicate: they read only its rows, not the whole table
+        record["predicate_columns"] = sorted({column.name for column in where.find_all(exp.Column)})
     return record
 
 

@@ -44,8 +44,8 @@ class MissingIndex(SqlRule):
     CREATE INDEX orders_user_id ON orders (user_id);
     ```
 
-    Primary keys, UNIQUE columns, MySQL `KEY`s and any index whose leading column it is
-    count as indexed; when a query finds a table's rows by several columns (WHERE filters
+    Primary keys, UNIQUE columns, MySQL `KEY`s, any index whose leading column it is and
+    a partial index whose `WHERE` predicate names it count as indexed; when a query finds a table's rows by several columns (WHERE filters
     and JOIN keys), one of them having an index is enough. Boolean columns alone are not
     reported (an index on two values is not used). Tables the schema does not declare, columns it does not
     list, and columns whose table the query does not name unambiguously are never
@@ -93,6 +93,11 @@ class MissingIndex(SqlRule):
         # MySQL KEY in the table definition
         Valid("CREATE TABLE `events` (`id` int NOT NULL, `kind` varchar(20), PRIMARY KEY (`id`), KEY `k` (`kind`));\n"
               "SELECT `id` FROM `events` WHERE `kind` = 'x';\n", "q.sql"),
+        # a partial index whose predicate the filter implies: the query reads only its rows
+        # (procrastinate: ``... (id, lock) WHERE status = ANY (ARRAY['todo', 'doing'])``)
+        Valid("CREATE TABLE jobs (id bigint PRIMARY KEY, lock text, status text);\n"
+              "CREATE INDEX jobs_id_lock ON jobs (id, lock) WHERE status = ANY (ARRAY['todo', 'doing']);\n"
+              "SELECT id FROM jobs WHERE status = 'doing' LIMIT 10;\n", "q.sql"),
         # index added by a later migration (applied in path order)
         Valid("ALTER TABLE users ADD CONSTRAINT users_org UNIQUE (org_id);\nSELECT id FROM users WHERE org_id = 1;\n",
               "q.sql", schema=_SCHEMA),
