@@ -42,7 +42,8 @@ class OrAcrossColumns(SqlRule):
 
     Not reported: `OR` on one column (`status = 'a' OR status = 'b'`, `x IS NULL OR
     x > ?`), or whenever every branch tests a common column; the optional-filter idiom
-    (`:q IS NULL OR name = :q`, a branch without any column); `OR` outside `WHERE`
+    (`:q IS NULL OR name = :q`, a branch without any column; a NULL test of a LEFT JOINed
+    source, `sw.id IS NOT NULL`, is whether the join matched and counts as none); `OR` outside `WHERE`
     (the SELECT list, `CASE`, `JOIN ON`). Often the intent is right and the table is
     small, hence low confidence. Queries over system catalogs only are not reported.
     """
@@ -73,6 +74,10 @@ class OrAcrossColumns(SqlRule):
         Valid("SELECT id FROM products WHERE category = 'a'\nUNION ALL\nSELECT id FROM products WHERE price < 100;\n", "q.sql"),
         # an OR on one column only, inside a subquery's WHERE
         Valid('cur.execute("SELECT id FROM t WHERE id IN (SELECT t_id FROM u WHERE k = 1 OR k = 2)")\n'),
+        # a NULL test of a LEFT JOINed row is whether the join matched, not a column filter
+        # (procrastinate's queries.sql, select_stalled_jobs_by_heartbeat)
+        Valid("SELECT j.id FROM jobs j LEFT JOIN stalled sw ON sw.id = j.worker_id\n"
+              "WHERE j.status = 'doing' AND (j.worker_id IS NULL OR sw.id IS NOT NULL);\n", "q.sql"),
     )
     INVALID = (
         Invalid('cur.execute("SELECT id FROM users WHERE email = %s OR phone = %s", (v, v))\n', (1,)),
@@ -95,7 +100,7 @@ class OrAcrossColumns(SqlRule):
             scope = where.parent if isinstance(where.parent, exp.Select | exp.Update | exp.Delete) else None
             if reads_catalog(scope):
                 continue
-            found = _first_or_across_columns(where.this, scope)
+            found = _first_or_across_columns(where.this, scope, _outer_joined(scope))
             if found is not None:
                 or_node, columns = found
                 names = ", ".join(f"`{name}`" for name in columns[:4]) + (", ..." if len(columns) > 4 else "")
@@ -104,8 +109,16 @@ class OrAcrossColumns(SqlRule):
                 yield SqlHit(message, node=or_node, confidence=self.confidence)
 
 
-def _first_or_across_columns(condition: exp.Expression | None,
-                             scope: exp.Expression | None) -> tuple[exp.Or, list[str]] | None:
+def _outer_joined(scope: exp.Expression | None) -> frozenset[str]:
+    """The names (aliases) of the sources a LEFT / RIGHT / FULL JOIN brings into ``scope``."""
+    if scope is None:
+        return frozenset()
+    return frozenset(join.this.alias_or_name.lower() for join in scope.args.get("joins") or []
+                     if isinstance(join, exp.Join) and join.side and join.this is not None)
+
+
+def _first_or_across_columns(condition: exp.Expression | None, scope: exp.Expression | None,
+                             outer: frozenset[str] = frozenset()) -> tuple[exp.Or, list[str]] | None:
     """The outermost OR among the clause's conditions (reached through AND and
     parentheses) whose branches share no column, with the columns it tests."""
     stack: list[exp.Expression | None] = [condition]
@@ -117,7 +130,7 @@ def _first_or_across_columns(condition: exp.Expression | None,
             stack.append(node.expression)
             stack.append(node.this)
         elif isinstance(node, exp.Or):
-            columns = _across_columns(node, scope)
+            columns = _across_columns(node, scope, outer)
             if columns is not None:
                 return node, columns
             # an OR with a column common to every branch: look no deeper
@@ -129,8 +142,11 @@ def _branches(node: exp.Expression) -> list[exp.Expression]:
     return operands(node, exp.Or)
 
 
-def _columns(branch: exp.Expression, scope: exp.Expression | None) -> dict[tuple[str, str], str]:
-    """The columns a branch tests (not those of its subqueries), keyed by (table, name)."""
+def _columns(branch: exp.Expression, scope: exp.Expression | None,
+             outer: frozenset[str] = frozenset()) -> dict[tuple[str, str], str]:
+    """The columns a branch tests (not those of its subqueries), keyed by (table, name);
+    not a NULL test of an outer-joined source's column (whether the join matched)."""
+
     found: dict[tuple[str, str], str] = {}
     stack: list[exp.Expression] = [branch]
     while stack:
@@ -138,6 +154,8 @@ def _columns(branch: exp.Expression, scope: exp.Expression | None) -> dict[tuple
         if isinstance(node, _OWN_QUERY):
             continue
         if isinstance(node, exp.Column):
+            if node.table.lower() in outer and isinstance(node.parent, exp.Is):
+                continue
             if is_real_column(node):
                 table = column_table(node, scope) or node.table
                 found[(table.lower(), node.name.lower())] = node.sql()
@@ -146,13 +164,14 @@ def _columns(branch: exp.Expression, scope: exp.Expression | None) -> dict[tuple
     return found
 
 
-def _across_columns(or_node: exp.Or, scope: exp.Expression | None) -> list[str] | None:
+def _across_columns(or_node: exp.Or, scope: exp.Expression | None,
+                    outer: frozenset[str] = frozenset()) -> list[str] | None:
     """The columns when the branches test different columns and none common to all;
     None when some branch tests no column (an optional filter) or a column is common."""
     common: set[tuple[str, str]] | None = None
     names: dict[tuple[str, str], str] = {}
     for branch in _branches(or_node):
-        columns = _columns(branch, scope)
+        columns = _columns(branch, scope, outer)
         if not columns:
             return None
         names.update(columns)
