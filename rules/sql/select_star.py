@@ -32,7 +32,8 @@ class SelectStar(SqlRule):
 
     `COUNT(*)`, `EXISTS (SELECT * ...)`, a star inside a CTE or subquery whose
     outer query names its columns, a star over a table whose name is formatted in
-    (`"SELECT * FROM %s" % table`: generic code that cannot know the columns), and
+    (`"SELECT * FROM %s" % table`: generic code that cannot know the columns), a star
+    over a set-returning function (`SELECT * FROM register_worker()`), and
     queries that read only system catalogs (`sqlite_master`, `pg_catalog`,
     `information_schema`: narrow rows whose width follows the engine, not the data) are
     not reported.
@@ -56,6 +57,9 @@ class SelectStar(SqlRule):
         # code that works on whatever table it is given cannot name the columns (introspection)
         Valid('cur.execute("SELECT * FROM %s LIMIT 1" % quote_name(table))\n'),
         Valid('cur.execute("SELECT * FROM {} WHERE ROWNUM < 2".format(quote_name(table)))\n'),
+        # the columns of a set-returning function are what it was written to return
+        # (procrastinate's queries.sql, register_worker)
+        Valid("SELECT * FROM register_worker_v1();\n", "q.sql"),
         # introspection of a system catalog (datasette, utils/internal_db.py)
         Valid('import sqlite3\n\ndef f(conn):\n    return conn.execute("select * from sqlite_master WHERE type = \'table\'").fetchall()\n'),
     )
@@ -72,13 +76,21 @@ class SelectStar(SqlRule):
         if reads_only_catalog(statement, cte_names(statement)):
             return
         for select in top_level_selects(statement):
-            if _generic_over_any_table(select):
+            if _generic_over_any_table(select) or _reads_a_function(select):
                 continue
             for projection in select.expressions:
                 if isinstance(projection, exp.Star) or (
                         isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)):
                     yield SqlHit(self.message, projection)
                     return
+
+
+def _reads_a_function(select: exp.Select) -> bool:
+    """``SELECT * FROM register_worker()``: PostgreSQL's way to call a set-returning
+    function; the star is the row type the function declares, not a table's columns."""
+    source = select.args.get("from_") or select.args.get("from")
+    return source is not None and isinstance(source.this, exp.Table) \
+        and isinstance(source.this.this, exp.Func) and not select.args.get("joins")
 
 
 def _generic_over_any_table(select: exp.Select) -> bool:
