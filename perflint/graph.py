@@ -25,11 +25,11 @@ class Heat:
     paths: int = 0  # how many entry points reach it
 
 
-def _node_id(module: str, qualname: str) -> str:
+def node_id(module: str, qualname: str) -> str:
     return f"{module}.{qualname}" if module else qualname
 
 
-def _module_tails(summaries: list[FileSummary]) -> dict[str, str]:
+def module_tails(summaries: list[FileSummary]) -> dict[str, str]:
     """Every dotted tail of every module name -> the module, when unambiguous. Imports
     are written relative to the project's source root (``repositories.catalog``), while
     paths give ``fixtures.shop.repositories.catalog``."""
@@ -44,16 +44,16 @@ def _module_tails(summaries: list[FileSummary]) -> dict[str, str]:
 
 def build_call_graph(summaries: list[FileSummary]) -> nx.DiGraph:
     graph = nx.DiGraph()
-    tails = _module_tails(summaries)
+    tails = module_tails(summaries)
     for summary in summaries:
         for function in summary.functions:
-            graph.add_node(_node_id(summary.module, function.qualname), entry=function.entry,
+            graph.add_node(node_id(summary.module, function.qualname), entry=function.entry,
                            queries=function.queries)
     for summary in summaries:
         for function in summary.functions:
-            caller = _node_id(summary.module, function.qualname)
+            caller = node_id(summary.module, function.qualname)
             for call in function.calls:
-                callee = _resolve(call.callee, summary, function.qualname, graph, tails)
+                callee = resolve_call(call.callee, summary, function.qualname, graph, tails)
                 if callee is None or callee == caller:
                     continue
                 previous = graph.get_edge_data(caller, callee)
@@ -62,18 +62,18 @@ def build_call_graph(summaries: list[FileSummary]) -> nx.DiGraph:
     return graph
 
 
-def _resolve(callee: str, summary: FileSummary, qualname: str, graph: nx.DiGraph,
+def resolve_call(callee: str, summary: FileSummary, qualname: str, graph: nx.DiGraph,
              tails: dict[str, str]) -> str | None:
     head, _, rest = callee.partition(".")
     candidates: list[str] = []
     if head in ("self", "cls") and rest and "." not in rest:
         class_name = qualname.rpartition(".")[0]
-        candidates.append(_node_id(summary.module, f"{class_name}.{rest}" if class_name else rest))
+        candidates.append(node_id(summary.module, f"{class_name}.{rest}" if class_name else rest))
     elif not rest:
         outer = qualname.rpartition(".")[0]
         if outer:
-            candidates.append(_node_id(summary.module, f"{outer}.{head}"))
-        candidates.append(_node_id(summary.module, head))
+            candidates.append(node_id(summary.module, f"{outer}.{head}"))
+        candidates.append(node_id(summary.module, head))
         if head in summary.imports:
             candidates.append(summary.imports[head])
     elif head in summary.imports:

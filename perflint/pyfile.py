@@ -18,6 +18,7 @@ from perflint.literalpos import literal_parts, locate
 from perflint.positions import Span, node_spans
 from perflint.queries import classify_call, sql_of_call, wildcard_params
 from perflint.rulebase import SqlContext
+from perflint.rules.loops import multiplying_loop  # shared loop semantics (see FactCollector)
 from perflint.rulepack import RulePack
 from perflint.sqlcheck import SqlProblem, check_sql
 from perflint.summary_builder import SummaryBuilder
@@ -48,11 +49,16 @@ class FactCollector:
 
     def visit_Call(self, node: cst.Call, ctx: Context) -> None:
         callee = dotted_name(node.func)
+        index = 0
         if callee is not None:
-            ctx.summary.add_call(callee, len(ctx.loops))
+            # Whether the loop runs per input item is PFL201's question; the call graph asks
+            # it of every call in a loop, for the query a callee may run further down.
+            multiplying = bool(ctx.loops) and multiplying_loop(ctx, ctx.knowledge, allow_while=False) is not None
+            index = ctx.summary.add_call(callee, len(ctx.loops), multiplying)
         query = classify_call(node, ctx)
         if query is not None:
-            ctx.summary.mark_query()
+            effect = "write" if query.is_write else "query"
+            ctx.summary.mark_query(effect, (callee, index) if callee is not None and not query.is_ddl else None)
         sql = sql_of_call(node, ctx)
         if sql is not None and id(sql[1]) not in self.sql_uses:
             self.sql_uses[id(sql[1])] = SqlUse(sql[0], sql[1], ctx.frame.qualname, len(ctx.loops),
@@ -113,7 +119,9 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
             result.findings.append(_parse_error(path, f"cannot parse Python: {type(error).__name__}: {error}"))
         return result
 
-    knowledge = Knowledge().with_extra_sinks(list(config.extra_sinks))
+    knowledge = (Knowledge().with_extra_sinks(list(config.extra_sinks))
+                 .with_blocking_calls(list(config.blocking_calls))
+                 .with_http_clients(list(config.http_clients)))
     builder = SummaryBuilder(path)
     ctx = Context(path, module, knowledge, config, builder)
     collector = FactCollector()

@@ -196,36 +196,57 @@ def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Conf
     if any(finding.schema_check for finding in findings):
         schema = build_schema([result for result in results if result], schema_order)
         findings = decide_schema_checks(findings, schema)
-    _rank(findings, [result for result in results if result], cache)
+    sources = {source.display: data for source, data, _key in contents}
+    findings = _project_phase(findings, [result for result in results if result], sources,
+                              config.enabled_codes(), cache)
     return findings, errors
 
 
-def _rank(findings: list[Finding], results: list[FileResult], cache: ResultCache | None) -> None:
-    """Score findings by the heat of their functions. The heat depends only on the
-    summaries, so an edit that leaves every summary as it was (a comment, a literal,
-    a loop body) reuses the cached heat instead of rebuilding the call graph."""
-    if not findings:
-        return
+def _project_phase(findings: list[Finding], results: list[FileResult], sources: dict[str, bytes],
+                   enabled: frozenset[str], cache: ResultCache | None) -> list[Finding]:
+    """The call graph's findings (interprocedural PFL201/PFL203) and every finding's score.
+    Both depend only on the summaries, so an edit that leaves every summary as it was (a
+    comment, a literal, a loop body) reuses the cached heat and sites instead of rebuilding
+    the graph; the sites' positions are looked up again in the current sources."""
     from perflint.graph import Heat
+    from perflint.interproc import Site, dedupe, site_findings
     from perflint.ranking import score_findings
 
     graph_key = hashlib.sha256("\n".join(
-        [code_version(), *(r.summary_hash for r in results if r.summary_hash)]).encode()).hexdigest()
-    cached = cache.get("heat", graph_key) if cache else None
-    heat = None
+        [code_version(), ",".join(sorted(enabled)),
+         *(r.summary_hash for r in results if r.summary_hash)]).encode()).hexdigest()
+    cached = cache.get("graph", graph_key) if cache else None
+    heat: dict[str, Heat] | None = None
+    sites: list[Site] = []
     if cached is not None:
         try:
-            heat = {node: Heat(**value) for node, value in cached.items()}
-        except (TypeError, AttributeError):
+            heat = {node: Heat(**value) for node, value in cached["heat"].items()}
+            sites = [Site.from_json(site) for site in cached["sites"]]
+        except (KeyError, TypeError, ValueError, AttributeError):
             heat = None  # corrupt entry: recompute and rewrite
     if heat is None:
         from perflint.graph import build_call_graph, compute_heat
+        from perflint.interproc import find_sites
 
         summaries = [summary for r in results if (summary := _summary(r)) is not None]
-        heat = compute_heat(build_call_graph(summaries))
+        graph = build_call_graph(summaries)
+        heat, sites = compute_heat(graph), find_sites(summaries, graph, enabled)
         if cache:
-            cache.put("heat", graph_key, {node: asdict(value) for node, value in heat.items()})
+            cache.put("graph", graph_key, {"heat": {node: asdict(value) for node, value in heat.items()},
+                                           "sites": [site.to_json() for site in sites]})
+    project = [f for f in site_findings(sites, sources, make_finding) if not _suppressed(f, sources)]
+    findings = dedupe(findings + project)
     score_findings(findings, heat)
+    return findings
+
+
+def _suppressed(finding: Finding, sources: dict[str, bytes]) -> bool:
+    """``# noqa`` on the line of a finding the per-file pass did not see."""
+    from perflint.analyze import decode_source
+    from perflint.suppression import suppressed
+
+    lines = decode_source(sources.get(finding.path, b"")).splitlines()
+    return 0 < finding.line <= len(lines) and suppressed(lines[finding.line - 1], finding.code)
 
 
 def _summary(result: FileResult) -> Any:

@@ -68,13 +68,23 @@ class SummaryBuilder:
                 imports[local] = f"{base}.{name}" if base else name
         ctx.dialect_hint = ctx.dialect_hint or _dialect_from_imports(imports)
 
-    def add_call(self, callee: str, loop_depth: int) -> None:
-        if self._functions:
-            self._functions[-1].calls.append(CallSite(callee, loop_depth))
+    def add_call(self, callee: str, loop_depth: int, multiplying: bool = False) -> int:
+        """Record a call; returns its index among the function's calls to ``callee``."""
+        if not self._functions:
+            return 0
+        function = self._functions[-1]
+        index = sum(1 for call in function.calls if call.callee == callee)
+        function.calls.append(CallSite(callee, loop_depth, index, multiplying))
+        return index
 
-    def mark_query(self) -> None:
+    def mark_query(self, effect: str = "query", site: tuple[str, int] | None = None) -> None:
+        """The current function runs a query itself; ``effect`` is "query" (a read) or
+        "write", ``site`` the (callee, index) of the call that does it."""
         if self._functions:
-            self._functions[-1].queries = True
+            function = self._functions[-1]
+            function.queries = True
+            if site is not None:
+                function.effects.setdefault(effect, site)
 
 
 def _dialect_from_imports(imports: dict[str, str]) -> str | None:

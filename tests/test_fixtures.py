@@ -12,7 +12,7 @@ from perflint.runner import RunOptions, run
 from tests.conftest import FIXTURES
 from tests.markers import expected_findings
 
-PROJECTS = ("guide", "shop", "schema")
+PROJECTS = ("guide", "shop", "schema", "callgraph")
 
 
 def _files(project: str) -> list[Path]:

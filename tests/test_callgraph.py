@@ -1,0 +1,118 @@
+"""The project call graph: queries and writes reached through helpers across modules,
+reported at the loop's call site with the path as the trace; ranking by hot path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from perflint.config import Config
+from perflint.locate import CallLocator
+from perflint.runner import RunOptions, run
+from perflint.summary_builder import SummaryBuilder
+from tests.conftest import FIXTURES, ROOT
+
+PROJECT = FIXTURES / "callgraph"
+
+
+def _run(paths: tuple[Path, ...] = (PROJECT,), cwd: Path = FIXTURES, **config: object):
+    return run(Config(**config), RunOptions(paths=paths, jobs=1, use_cache=False, cwd=cwd))
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def test_query_two_levels_down_in_another_module_is_reported_at_the_loop_call() -> None:
+    result = _run()
+    handler = PROJECT / "shopapi/handlers.py"
+    (finding,) = [f for f in result.findings if f.path.endswith("handlers.py") and f.code == "PFL201"]
+    assert finding.line == _line_of(handler, "pricing.customer_discount(line")
+    assert [(Path(s.path).name, s.function) for s in finding.trace] == [
+        ("handlers.py", "quote"), ("pricing.py", "customer_discount"), ("customers.py", "fetch_customer")]
+    assert [s.line for s in finding.trace] == [
+        finding.line,
+        _line_of(PROJECT / "shopapi/services/pricing.py", "customer = fetch_customer("),
+        _line_of(PROJECT / "shopapi/repos/customers.py", '"SELECT id, name, tier FROM customers WHERE id = %s"'),
+    ]
+    assert "for line in order['lines']" in finding.message and "`customer_discount`" in finding.message
+
+
+def test_helpers_that_do_not_query_recursion_and_first_hit_loops_stay_quiet() -> None:
+    result = _run()
+    lines = {(Path(f.path).name, f.line) for f in result.findings}
+    handler = PROJECT / "shopapi/handlers.py"
+    assert ("handlers.py", _line_of(handler, "shipping_cost(line")) not in lines or \
+        _line_of(handler, "shipping_cost(line") == _line_of(handler, "pricing.customer_discount(line")
+    assert ("handlers.py", _line_of(handler, "pricing.tree_size(tree)")) not in lines
+    assert ("handlers.py", _line_of(handler, "if pricing.customer_discount(customer_id)")) not in lines
+    assert ("tasks.py", _line_of(PROJECT / "shopapi/tasks.py", "return fetch_many(")) not in lines
+
+
+def test_same_pattern_ranks_by_where_it_runs() -> None:
+    scores = {Path(f.path).name: f.score for f in _run().findings if f.code == "PFL201"}
+    assert scores["handlers.py"] > scores["tasks.py"] > scores["backfill.py"]
+
+
+def test_nested_loops_rank_above_one_loop(tmp_path: Path) -> None:
+    (tmp_path / "repo.py").write_text(
+        "def load(cur, i):\n    cur.execute('SELECT a FROM t WHERE id = %s', (i,))\n    return cur.fetchone()\n")
+    (tmp_path / "jobs.py").write_text(
+        "from repo import load\n\n\n"
+        "def once(cur, ids):\n    return [load(cur, i) for i in ids]\n\n\n"
+        "def twice(cur, groups):\n    for group in groups:\n        for i in group:\n            load(cur, i)\n")
+    result = _run((tmp_path,), tmp_path)
+    by_function = {f.function: f for f in result.findings if f.code == "PFL201"}
+    assert by_function["twice"].score > by_function["once"].score
+
+
+def test_noqa_at_the_call_site(tmp_path: Path) -> None:
+    (tmp_path / "repo.py").write_text("def load(cur, i):\n    cur.execute('SELECT a FROM t WHERE id = %s', (i,))\n")
+    (tmp_path / "jobs.py").write_text(
+        "from repo import load\n\n\ndef f(cur, ids):\n    for i in ids:\n        load(cur, i)  # noqa: PFL201\n")
+    assert [f for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL201"] == []
+
+
+def test_warm_and_edited_runs_keep_the_interprocedural_findings(tmp_path: Path) -> None:
+    (tmp_path / "repo.py").write_text("def load(cur, i):\n    cur.execute('SELECT a FROM t WHERE id = %s', (i,))\n")
+    jobs = tmp_path / "jobs.py"
+    jobs.write_text("from repo import load\n\n\ndef f(cur, ids):\n    for i in ids:\n        load(cur, i)\n")
+    options = RunOptions(paths=(tmp_path,), jobs=1, use_cache=True, cwd=tmp_path)
+    cold = run(Config(), options)
+    warm = run(Config(), options)
+    assert [(f.path, f.line) for f in cold.findings] == [(f.path, f.line) for f in warm.findings] == [("jobs.py", 6)]
+    jobs.write_text("from repo import load\n\n# a comment moves the call down\n\ndef f(cur, ids):\n"
+                    "    for i in ids:\n        load(cur, i)\n")
+    edited = run(Config(), options)
+    assert [(f.path, f.line) for f in edited.findings] == [("jobs.py", 7)]
+    assert edited.findings[0].trace[0].line == 7
+
+
+SOURCES = sorted(PROJECT.rglob("*.py")) + sorted((FIXTURES / "shop").rglob("*.py")) + \
+    sorted((ROOT / "perflint").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_summarised_call_is_found_again(path: Path) -> None:
+    """The per-file pass (LibCST) and the locator (ast) count calls the same way."""
+    from perflint.context import Context
+    from perflint.knowledge import Knowledge
+    from perflint.pyfile import FactCollector
+    from perflint.traversal import Dispatcher, Walker
+
+    data = path.read_bytes()
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError:
+        pytest.skip("not Python")
+    builder = SummaryBuilder(path.name)
+    ctx = Context(path.name, module, Knowledge(), Config(), builder)
+    Walker(ctx, Dispatcher([FactCollector()])).run(module)
+    locator = CallLocator(data)
+    for function in builder.summary.functions:
+        for call in function.calls:
+            found = locator.find(function.qualname, call.callee, call.index)
+            assert found is not None, (function.qualname, call)
+            assert bool(found.loops) == (call.loop_depth > 0), (function.qualname, call, found)
