@@ -42,49 +42,95 @@ def module_tails(summaries: list[FileSummary]) -> dict[str, str]:
     return {tail: module for tail, module in tails.items() if module is not None}
 
 
+class Resolver:
+    """Which project function a call names, never guessed: module functions, ``from x
+    import y``, ``import x as z``, methods on ``self``/``cls``, on instances of project
+    classes built in the same function (``svc = Service()``), and on module-level
+    singletons, also imported from another module. Anything else stays unresolved."""
+
+    def __init__(self, summaries: list[FileSummary], graph: nx.DiGraph) -> None:
+        self.graph = graph
+        self.tails = module_tails(summaries)
+        self._functions = {(s.module, f.qualname): f for s in summaries for f in s.functions}
+        # ``module.name`` of each module-level singleton -> (its file, the class text there)
+        self._singletons = {f"{s.module}.{name}": (s, built) for s in summaries
+                            for name, built in s.instances.items()}
+
+    def resolve(self, callee: str, summary: FileSummary, qualname: str, depth: int = 0) -> str | None:
+        head, _, rest = callee.partition(".")
+        if depth > 3:
+            return None
+        if rest and head not in ("self", "cls"):
+            function = self._functions.get((summary.module, qualname))
+            built = (function.instances.get(head) if function else None) or summary.instances.get(head)
+            if built is not None and built != head:
+                return self.resolve(f"{built}.{rest}", summary, qualname, depth + 1)
+            imported = summary.imports.get(head)
+            singleton = self._singleton(imported) if imported else None
+            if singleton is not None:
+                owner, built = singleton
+                return self.resolve(f"{built}.{rest}", owner, "", depth + 1)
+        return self._lookup(self._candidates(head, rest, summary, qualname))
+
+    def _singleton(self, dotted: str) -> tuple[FileSummary, str] | None:
+        found = self._singletons.get(dotted)
+        if found is None:
+            module, _, name = dotted.rpartition(".")
+            if module in self.tails:
+                found = self._singletons.get(f"{self.tails[module]}.{name}")
+        return found
+
+    @staticmethod
+    def _candidates(head: str, rest: str, summary: FileSummary, qualname: str) -> list[str]:
+        candidates: list[str] = []
+        if head in ("self", "cls") and rest and "." not in rest:
+            class_name = qualname.rpartition(".")[0]
+            candidates.append(node_id(summary.module, f"{class_name}.{rest}" if class_name else rest))
+        elif not rest:
+            outer = qualname.rpartition(".")[0]
+            if outer:
+                candidates.append(node_id(summary.module, f"{outer}.{head}"))
+            candidates.append(node_id(summary.module, head))
+            if head in summary.imports:
+                candidates.append(summary.imports[head])
+        elif head in summary.imports:
+            candidates.append(f"{summary.imports[head]}.{rest}")
+        elif head[:1].isupper():
+            candidates.append(node_id(summary.module, f"{head}.{rest}"))  # ``Service.method`` here
+        return candidates
+
+    def _lookup(self, candidates: list[str]) -> str | None:
+        for candidate in candidates:
+            if candidate in self.graph:
+                return candidate
+            module, _, name = candidate.rpartition(".")
+            while module:
+                if module in self.tails and f"{self.tails[module]}.{name}" in self.graph:
+                    return f"{self.tails[module]}.{name}"
+                # ``pkg.mod.Class.method``: the module is a prefix of the dotted path
+                module, _, last = module.rpartition(".")
+                name = f"{last}.{name}"
+        return None
+
+
 def build_call_graph(summaries: list[FileSummary]) -> nx.DiGraph:
     graph = nx.DiGraph()
-    tails = module_tails(summaries)
     for summary in summaries:
         for function in summary.functions:
             graph.add_node(node_id(summary.module, function.qualname), entry=function.entry,
                            queries=function.queries)
+    resolver = Resolver(summaries, graph)
     for summary in summaries:
         for function in summary.functions:
             caller = node_id(summary.module, function.qualname)
             for call in function.calls:
-                callee = resolve_call(call.callee, summary, function.qualname, graph, tails)
+                callee = resolver.resolve(call.callee, summary, function.qualname)
                 if callee is None or callee == caller:
                     continue
                 previous = graph.get_edge_data(caller, callee)
                 if previous is None or previous["loop_depth"] < call.loop_depth:
                     graph.add_edge(caller, callee, loop_depth=call.loop_depth)
     return graph
-
-
-def resolve_call(callee: str, summary: FileSummary, qualname: str, graph: nx.DiGraph,
-             tails: dict[str, str]) -> str | None:
-    head, _, rest = callee.partition(".")
-    candidates: list[str] = []
-    if head in ("self", "cls") and rest and "." not in rest:
-        class_name = qualname.rpartition(".")[0]
-        candidates.append(node_id(summary.module, f"{class_name}.{rest}" if class_name else rest))
-    elif not rest:
-        outer = qualname.rpartition(".")[0]
-        if outer:
-            candidates.append(node_id(summary.module, f"{outer}.{head}"))
-        candidates.append(node_id(summary.module, head))
-        if head in summary.imports:
-            candidates.append(summary.imports[head])
-    elif head in summary.imports:
-        candidates.append(f"{summary.imports[head]}.{rest}")
-    for candidate in candidates:
-        if candidate in graph:
-            return candidate
-        module, _, name = candidate.rpartition(".")
-        if module in tails and f"{tails[module]}.{name}" in graph:
-            return f"{tails[module]}.{name}"
-    return None
 
 
 def compute_heat(graph: nx.DiGraph) -> dict[str, Heat]:

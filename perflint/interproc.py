@@ -18,7 +18,7 @@ from typing import Any
 import networkx as nx
 
 from perflint.findings import Finding, TraceStep
-from perflint.graph import module_tails, node_id, resolve_call
+from perflint.graph import Resolver, node_id
 from perflint.locate import CallLocator, CallPosition
 from perflint.summary import CallSite, FileSummary, FunctionSummary
 
@@ -78,19 +78,19 @@ def find_sites(summaries: list[FileSummary], graph: nx.DiGraph, enabled: frozens
     if not effects:
         return []
     functions = {node_id(s.module, f.qualname): _Function(s, f) for s in summaries for f in s.functions}
-    tails = module_tails(summaries)
+    resolver = Resolver(summaries, graph)
     reach = {effect: _reach(graph, functions, effect) for effect in effects}
     sites: list[Site] = []
     for caller, entry in functions.items():
         for call in entry.function.calls:
             if not call.multiplying:
                 continue
-            callee = resolve_call(call.callee, entry.summary, entry.function.qualname, graph, tails)
+            callee = resolver.resolve(call.callee, entry.summary, entry.function.qualname)
             if callee is None or callee == caller or callee not in functions:
                 continue
             for effect in effects:
                 if callee in reach[effect]:
-                    sites.append(_site(effect, entry, call, _path(callee, reach[effect]), functions, graph, tails))
+                    sites.append(_site(effect, entry, call, _path(callee, reach[effect]), functions, resolver))
     return sites
 
 
@@ -119,12 +119,12 @@ def _path(start: str, reach: dict[str, str | None]) -> list[str]:
 
 
 def _site(effect: str, entry: _Function, call: CallSite, path: list[str], functions: dict[str, _Function],
-          graph: nx.DiGraph, tails: dict[str, str]) -> Site:
+          resolver: Resolver) -> Site:
     steps = [Step(entry.summary.path, entry.function.qualname, call.callee, call.index)]
     for hop, following in zip(path, path[1:]):
         owner = functions[hop]
         link = next((c for c in owner.function.calls
-                     if resolve_call(c.callee, owner.summary, owner.function.qualname, graph, tails) == following),
+                     if resolver.resolve(c.callee, owner.summary, owner.function.qualname) == following),
                     None)
         steps.append(Step(owner.summary.path, owner.function.qualname,
                           link.callee if link else "", link.index if link else 0))

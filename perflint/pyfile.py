@@ -47,6 +47,14 @@ class FactCollector:
         # reaches (``execute(text(SQL))``, a constant used twice): the first (outermost) wins.
         self.sql_uses: dict[int, SqlUse] = {}
 
+    def visit_Assign(self, node: cst.Assign, ctx: Context) -> None:
+        # ``svc = PricingService(...)``: what later ``svc.method()`` calls resolve to.
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name) \
+                and isinstance(node.value, cst.Call):
+            constructor = dotted_name(node.value.func)
+            if constructor is not None and constructor.rpartition(".")[2][:1].isupper():
+                ctx.summary.add_instance(node.targets[0].target.value, constructor)
+
     def visit_Call(self, node: cst.Call, ctx: Context) -> None:
         callee = dotted_name(node.func)
         index = 0
@@ -121,7 +129,8 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
 
     knowledge = (Knowledge().with_extra_sinks(list(config.extra_sinks))
                  .with_blocking_calls(list(config.blocking_calls))
-                 .with_http_clients(list(config.http_clients)))
+                 .with_http_clients(list(config.http_clients))
+                 .with_connection_factories(list(config.connection_factories)))
     builder = SummaryBuilder(path)
     ctx = Context(path, module, knowledge, config, builder)
     collector = FactCollector()

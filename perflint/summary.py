@@ -29,6 +29,9 @@ class FunctionSummary:
     queries: bool = False
     # Effect ("query", "write") -> (callee, index) of the function's first call that has it.
     effects: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # Local name -> the class it was built from (``svc = PricingService()``), so that
+    # ``svc.discount(x)`` resolves to ``PricingService.discount``.
+    instances: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -37,6 +40,7 @@ class FileSummary:
     module: str
     imports: dict[str, str] = field(default_factory=dict)  # local alias -> dotted origin
     functions: list[FunctionSummary] = field(default_factory=list)
+    instances: dict[str, str] = field(default_factory=dict)  # module-level singletons, as above
 
     def to_json(self) -> dict[str, Any]:
         # Hand-written: dataclasses.asdict recurses generically and shows up in profiles.
@@ -44,10 +48,12 @@ class FileSummary:
             "path": self.path,
             "module": self.module,
             "imports": dict(self.imports),
+            "instances": dict(self.instances),
             "functions": [
                 {"qualname": f.qualname, "is_async": f.is_async, "entry": f.entry,
                  "queries": f.queries,
                  "effects": {effect: list(site) for effect, site in f.effects.items()},
+                 "instances": dict(f.instances),
                  "calls": [[c.callee, c.loop_depth, c.index, c.multiplying] for c in f.calls]}
                 for f in self.functions
             ],
@@ -59,10 +65,12 @@ class FileSummary:
             FunctionSummary(f["qualname"], f["is_async"], f["entry"],
                             [CallSite(str(c[0]), int(c[1]), int(c[2]), bool(c[3])) for c in f["calls"]],
                             bool(f.get("queries")),
-                            {str(k): (str(v[0]), int(v[1])) for k, v in f.get("effects", {}).items()})
+                            {str(k): (str(v[0]), int(v[1])) for k, v in f.get("effects", {}).items()},
+                            dict(f.get("instances", {})))
             for f in data.get("functions", [])
         ]
-        return cls(data["path"], data["module"], dict(data.get("imports", {})), functions)
+        return cls(data["path"], data["module"], dict(data.get("imports", {})), functions,
+                   dict(data.get("instances", {})))
 
 
 def module_name_for(path: str) -> str:

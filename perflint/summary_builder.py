@@ -77,6 +77,11 @@ class SummaryBuilder:
         function.calls.append(CallSite(callee, loop_depth, index, multiplying))
         return index
 
+    def add_instance(self, name: str, class_name: str) -> None:
+        """``name = ClassName(...)`` in the current function, or at module level."""
+        owner = self._functions[-1].instances if self._functions else self.summary.instances
+        owner[name] = class_name
+
     def mark_query(self, effect: str = "query", site: tuple[str, int] | None = None) -> None:
         """The current function runs a query itself; ``effect`` is "query" (a read) or
         "write", ``site`` the (callee, index) of the call that does it."""

@@ -116,3 +116,32 @@ def test_every_summarised_call_is_found_again(path: Path) -> None:
             found = locator.find(function.qualname, call.callee, call.index)
             assert found is not None, (function.qualname, call)
             assert bool(found.loops) == (call.loop_depth > 0), (function.qualname, call, found)
+
+
+def test_methods_on_instances_and_singletons_resolve(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/__init__.py").write_text("")
+    (tmp_path / "app/service.py").write_text(
+        "class Pricing:\n"
+        "    def discount(self, cur, i):\n"
+        "        return self._load(cur, i)\n\n"
+        "    def _load(self, cur, i):\n"
+        "        cur.execute('SELECT d FROM discounts WHERE id = %s', (i,))\n"
+        "        return cur.fetchone()\n\n"
+        "    def label(self, i):\n"
+        "        return f'#{i}'\n\n\n"
+        "pricing = Pricing()\n")
+    (tmp_path / "app/jobs.py").write_text(
+        "from app.service import Pricing, pricing\n\n\n"
+        "def local_instance(cur, ids):\n"
+        "    svc = Pricing()\n"
+        "    for i in ids:\n"
+        "        svc.discount(cur, i)\n"
+        "        svc.label(i)\n\n\n"
+        "def singleton(cur, ids):\n"
+        "    return [pricing.discount(cur, i) for i in ids]\n\n\n"
+        "def unknown_receiver(cur, ids, other):\n"
+        "    for i in ids:\n"
+        "        other.discount(cur, i)\n")
+    found = {(f.function, f.line) for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL201"}
+    assert found == {("local_instance", 7), ("singleton", 12)}
