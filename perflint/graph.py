@@ -121,6 +121,11 @@ def build_call_graph(summaries: list[FileSummary]) -> nx.DiGraph:
                            queries=function.queries)
     resolver = Resolver(summaries, graph)
     for summary in summaries:
+        for callee, kind in summary.entry_refs:
+            target = resolver.resolve(callee, summary, "")
+            if target is not None and not graph.nodes[target].get("entry"):
+                graph.nodes[target]["entry"] = kind
+    for summary in summaries:
         for function in summary.functions:
             caller = node_id(summary.module, function.qualname)
             for call in function.calls:

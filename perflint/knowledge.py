@@ -232,3 +232,10 @@ ORDERED_RECEIVER_WORDS: tuple[str, ...] = (
 # Words in a loop's target or iterable that say each pass handles a batch, not a row
 # (``for chunk in chunked(ids, 500)``): a query per batch is already the batched form.
 BATCH_LOOP_WORDS: tuple[str, ...] = ("chunk", "batch")
+# Calls that register a view by reference (Django ``path("x/", views.orders)``, Flask
+# ``app.add_url_rule(rule, view_func=f)``, Starlette ``Route("/", endpoint)``): the function
+# named is a request handler. Keyword under which the view may be passed.
+ROUTE_REGISTRATIONS: frozenset[str] = frozenset(
+    {"path", "re_path", "url", "add_url_rule", "add_api_route", "add_route", "Route", "WebSocketRoute"}
+)
+ROUTE_VIEW_KEYWORDS: frozenset[str] = frozenset({"view", "view_func", "endpoint", "route"})

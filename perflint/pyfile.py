@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from perflint import knowledge as kb
 from perflint.analyze import FileResult, decode_source, finish, make_finding
 from perflint.config import Config
 from perflint.context import Context
@@ -46,6 +47,7 @@ class FactCollector:
         # literal node id -> use; a literal is checked once however many sinks it
         # reaches (``execute(text(SQL))``, a constant used twice): the first (outermost) wins.
         self.sql_uses: dict[int, SqlUse] = {}
+        self._main_guards = 0  # inside ``if __name__ == "__main__":`` at module level
 
     def visit_Assign(self, node: cst.Assign, ctx: Context) -> None:
         # ``svc = PricingService(...)``: what later ``svc.method()`` calls resolve to.
@@ -55,8 +57,30 @@ class FactCollector:
             if constructor is not None and constructor.rpartition(".")[2][:1].isupper():
                 ctx.summary.add_instance(node.targets[0].target.value, constructor)
 
+    def visit_If(self, node: cst.If, ctx: Context) -> None:
+        if ctx.function is None and _is_main_guard(node.test):
+            self._main_guards += 1
+
+    def leave_If(self, node: cst.If, ctx: Context) -> None:
+        if ctx.function is None and _is_main_guard(node.test):
+            self._main_guards -= 1
+
+    def _entry_refs(self, node: cst.Call, callee: str | None, ctx: Context) -> None:
+        if ctx.function is not None:
+            return
+        if self._main_guards and callee is not None:
+            ctx.summary.add_entry_ref(callee, "cli")
+        if callee is not None and callee.rpartition(".")[2] in kb.ROUTE_REGISTRATIONS:
+            for position, arg in enumerate(node.args):
+                named = arg.keyword is not None and arg.keyword.value in kb.ROUTE_VIEW_KEYWORDS
+                if named or (arg.keyword is None and position == 1):
+                    view = dotted_name(arg.value)
+                    if view is not None:
+                        ctx.summary.add_entry_ref(view, "handler")
+
     def visit_Call(self, node: cst.Call, ctx: Context) -> None:
         callee = dotted_name(node.func)
+        self._entry_refs(node, callee, ctx)
         index = 0
         if callee is not None:
             # Whether the loop runs per input item is PFL201's question; the call graph asks
@@ -71,6 +95,18 @@ class FactCollector:
         if sql is not None and id(sql[1]) not in self.sql_uses:
             self.sql_uses[id(sql[1])] = SqlUse(sql[0], sql[1], ctx.frame.qualname, len(ctx.loops),
                                                wildcard_params(node, ctx))
+
+
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    target = test.comparisons[0]
+    if not isinstance(target.operator, cst.Equal):
+        return False
+    sides = {cst.Module([]).code_for_node(test.left).strip("'\" "),
+             cst.Module([]).code_for_node(target.comparator).strip("'\" ")}
+    return sides == {"__name__", "__main__"}
 
 
 def _parse_error(path: str, message: str, line: int = 1, column: int = 1) -> Finding:

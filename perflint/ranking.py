@@ -8,6 +8,9 @@ from perflint.findings import Finding
 from perflint.graph import Heat
 from perflint.summary import module_name_for
 
+# Code no handler, task or CLI entry point reaches (scripts run by hand, dead code,
+# library internals the project does not call): ranked below everything reached.
+COLD_WEIGHT = 0.5
 ENTRY_LABELS = {"handler": "request handler", "task": "background task", "cli": "CLI command"}
 
 
@@ -27,5 +30,8 @@ def score_findings(findings: list[Finding], heat: dict[str, Heat]) -> None:
             weight *= 1.0 + 0.25 * math.log2(function_heat.paths)
             reasons.append(f"reached from {label} {function_heat.entry} x{weight:.2f}"
                            + (f" ({function_heat.paths} entry points)" if function_heat.paths > 1 else ""))
+        else:
+            weight = COLD_WEIGHT
+            reasons.append(f"no entry point reaches it (cold code) x{COLD_WEIGHT:g}")
         finding.score = round(base * loop_multiplier * weight, 3)
         finding.reasons = reasons

@@ -41,6 +41,10 @@ class FileSummary:
     imports: dict[str, str] = field(default_factory=dict)  # local alias -> dotted origin
     functions: list[FunctionSummary] = field(default_factory=list)
     instances: dict[str, str] = field(default_factory=dict)  # module-level singletons, as above
+    # Functions named as entry points by reference, not by a decorator: [callee text, kind]
+    # (``path("orders/", views.orders)`` -> handler; calls under ``if __name__ == "__main__"``
+    # -> cli). Resolved like calls in the project phase.
+    entry_refs: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         # Hand-written: dataclasses.asdict recurses generically and shows up in profiles.
@@ -49,6 +53,7 @@ class FileSummary:
             "module": self.module,
             "imports": dict(self.imports),
             "instances": dict(self.instances),
+            "entry_refs": [list(ref) for ref in self.entry_refs],
             "functions": [
                 {"qualname": f.qualname, "is_async": f.is_async, "entry": f.entry,
                  "queries": f.queries,
@@ -70,7 +75,8 @@ class FileSummary:
             for f in data.get("functions", [])
         ]
         return cls(data["path"], data["module"], dict(data.get("imports", {})), functions,
-                   dict(data.get("instances", {})))
+                   dict(data.get("instances", {})),
+                   [(str(ref[0]), str(ref[1])) for ref in data.get("entry_refs", [])])
 
 
 def module_name_for(path: str) -> str:

@@ -77,6 +77,11 @@ class SummaryBuilder:
         function.calls.append(CallSite(callee, loop_depth, index, multiplying))
         return index
 
+    def add_entry_ref(self, callee: str, kind: str) -> None:
+        """A function named as an entry point by reference (a URL route, a ``__main__`` call)."""
+        if (callee, kind) not in self.summary.entry_refs:
+            self.summary.entry_refs.append((callee, kind))
+
     def add_instance(self, name: str, class_name: str) -> None:
         """``name = ClassName(...)`` in the current function, or at module level."""
         owner = self._functions[-1].instances if self._functions else self.summary.instances

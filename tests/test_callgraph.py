@@ -145,3 +145,19 @@ def test_methods_on_instances_and_singletons_resolve(tmp_path: Path) -> None:
         "        other.discount(cur, i)\n")
     found = {(f.function, f.line) for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL201"}
     assert found == {("local_instance", 7), ("singleton", 12)}
+
+
+def test_entry_points_by_reference_urlpatterns_and_main_guard(tmp_path: Path) -> None:
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop/__init__.py").write_text("")
+    body = "    for i in ids:\n        cur.execute('SELECT a FROM t WHERE id = %s', (i,))\n"
+    (tmp_path / "shop/views.py").write_text(f"def orders(cur, ids):\n{body}\n\ndef unrouted(cur, ids):\n{body}")
+    (tmp_path / "shop/urls.py").write_text(
+        "from django.urls import path\n\nfrom shop import views\n\n"
+        "urlpatterns = [path('orders/', views.orders, name='orders')]\n")
+    (tmp_path / "tool.py").write_text(f"def run(cur, ids):\n{body}\n\nif __name__ == '__main__':\n    run(None, [])\n")
+    findings = {f.function: f for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL201"}
+    assert any("request handler shop.views.orders" in r for r in findings["orders"].reasons)
+    assert any("CLI command tool.run" in r for r in findings["run"].reasons)
+    assert any("cold" in r for r in findings["unrouted"].reasons)
+    assert findings["orders"].score > findings["run"].score > findings["unrouted"].score
