@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -17,6 +18,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 CONFIDENCE_ORDER = {"low": 0, "medium": 1, "high": 2}
+_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 DIALECTS = ("postgres", "mysql", "sqlite", "tsql", "oracle", "bigquery", "snowflake", "duckdb",
             "redshift", "trino", "spark", "clickhouse")
 
@@ -38,6 +40,8 @@ class Config:
     schema: tuple[str, ...] = ()
     extra_sinks: tuple[str, ...] = ()
     entry_point_decorators: tuple[str, ...] = ()
+    blocking_calls: tuple[str, ...] = ()  # PFL303: more blocking functions (dotted names)
+    http_clients: tuple[str, ...] = ()  # PFL304: more HTTP client classes (dotted names)
     min_confidence: str = "low"
     small_literal_max: int = 16
     deep_offset: int = 1000  # PFL107: a literal OFFSET at least this large
@@ -68,6 +72,8 @@ class Config:
             "dialect": self.dialect,
             "extra_sinks": self.extra_sinks,
             "entry_point_decorators": self.entry_point_decorators,
+            "blocking_calls": self.blocking_calls,
+            "http_clients": self.http_clients,
             "small_literal_max": self.small_literal_max,
             "deep_offset": self.deep_offset,
         }
@@ -97,6 +103,8 @@ _KEYS: dict[str, tuple[str, type]] = {
     "schema": ("schema", list),
     "extra-sinks": ("extra_sinks", list),
     "entry-point-decorators": ("entry_point_decorators", list),
+    "blocking-calls": ("blocking_calls", list),
+    "http-clients": ("http_clients", list),
     "min-confidence": ("min_confidence", str),
     "small-literal-max": ("small_literal_max", int),
     "deep-offset": ("deep_offset", int),
@@ -180,6 +188,11 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"{config.source}: small-literal-max must be >= 0")
     if config.deep_offset < 1:
         raise ConfigError(f"{config.source}: deep-offset must be >= 1")
+    for key, names in (("blocking-calls", config.blocking_calls), ("http-clients", config.http_clients)):
+        for name in names:
+            if not _DOTTED_NAME.fullmatch(name):
+                raise ConfigError(f"{config.source}: {key} entries are dotted names "
+                                  f"(module.function or module.Class), not {name!r}")
     return config
 
 

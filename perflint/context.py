@@ -43,8 +43,9 @@ class Frame:
     literal_names: set[str] = field(default_factory=set)
     # Local names bound to a tuple/list/dict display (query parameters built before the call).
     collections: dict[str, cst.BaseExpression] = field(default_factory=dict)
-    # Every value assigned to a plain name in this scope so far (``x = ...``, ``x: T = ...``),
-    # in order: what rules follow to learn what a name holds (a list or a set, a queryset).
+    # Every value assigned to a plain name in this scope so far (``x = ...``, ``x: T = ...``,
+    # ``with <value> as x``), in order: what rules follow to learn what a name holds (a list
+    # or a set, a queryset, a client).
     assignments: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
 
 

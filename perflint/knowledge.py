@@ -7,7 +7,7 @@ team's own helpers can be taught without a code change.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # Methods that execute the SQL string given as their first argument (or keyword).
 # Name -> True when the method name alone is distinctive enough to trust; generic
@@ -153,10 +153,137 @@ DATABASE_AWAIT_PREFIXES: tuple[str, ...] = ("execute", "executemany", "executesc
 DATABASE_AWAIT_WORDS: frozenset[str] = frozenset({"sql", "fetchall", "fetchone", "fetchrow",
                                                   "fetchval", "fetchmany"})
 RATE_LIMIT_CALLS: frozenset[str] = frozenset(
-    {"asyncio.sleep", "sleep", "anyio.sleep", "trio.sleep", "trio.sleep_until"}
+    {"asyncio.sleep", "sleep", "anyio.sleep", "trio.sleep", "trio.sleep_until", "time.sleep"}
 )
-# Substrings of an ``async with`` context name that mark a limiter.
+# Substrings of a ``with`` / ``async with`` context name that mark a limiter.
 RATE_LIMIT_CONTEXT_WORDS: tuple[str, ...] = ("limit", "throttle", "semaphore", "rate", "bucket")
+
+# --- Async and I/O (PFL302-PFL304, perflint/clients.py) ---------------------------------
+# Functions that send one HTTP request per call (qualified names, resolved through imports).
+HTTP_REQUEST_FUNCTIONS: frozenset[str] = frozenset(
+    {"requests.get", "requests.post", "requests.put", "requests.patch", "requests.delete",
+     "requests.head", "requests.options", "requests.request",
+     "httpx.get", "httpx.post", "httpx.put", "httpx.patch", "httpx.delete", "httpx.head",
+     "httpx.options", "httpx.request", "httpx.stream",
+     "urllib.request.urlopen", "urllib.request.urlretrieve", "urllib3.request"}
+)
+# HTTP client classes (constructors and annotation types) -> whether their requests are
+# awaited. Extendable with ``http-clients`` (async-ness unknown: None).
+HTTP_CLIENTS: dict[str, bool | None] = {
+    "requests.Session": False, "requests.session": False, "requests.sessions.Session": False,
+    "httpx.Client": False, "httpx.AsyncClient": True, "aiohttp.ClientSession": True,
+    "urllib3.PoolManager": False, "urllib3.HTTPConnectionPool": False,
+    "urllib3.HTTPSConnectionPool": False, "urllib3.connection_from_url": False,
+    "http.client.HTTPConnection": False, "http.client.HTTPSConnection": False,
+}
+# Methods of an HTTP client that send a request (``conn.getresponse()`` of http.client
+# only reads the answer to the ``request`` before it: one round trip, one finding).
+HTTP_REQUEST_METHODS: frozenset[str] = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "request", "send", "stream",
+     "urlopen"}
+)
+# Requests that only read: two of them may run in either order (PFL302).
+HTTP_READ_METHODS: frozenset[str] = frozenset({"get", "head", "options"})
+
+# Client objects other than HTTP ones (qualified constructor / class) -> what they talk to,
+# and whether their calls are awaited. Sync ones block the event loop in ``async def``.
+CLIENT_CLASSES: dict[str, tuple[str, bool]] = {
+    "sqlite3.connect": ("db", False), "sqlite3.Connection": ("db", False),
+    "sqlite3.Cursor": ("db", False),
+    "psycopg2.connect": ("db", False), "psycopg2.extensions.connection": ("db", False),
+    "psycopg2.extensions.cursor": ("db", False),
+    "psycopg.connect": ("db", False), "psycopg.Connection": ("db", False),
+    "psycopg.Connection.connect": ("db", False), "psycopg.Cursor": ("db", False),
+    "pymysql.connect": ("db", False), "pymysql.Connect": ("db", False),
+    "pymysql.connections.Connection": ("db", False), "pymysql.cursors.Cursor": ("db", False),
+    "MySQLdb.connect": ("db", False), "MySQLdb.Connect": ("db", False),
+    "redis.Redis": ("redis", False), "redis.StrictRedis": ("redis", False),
+    "redis.from_url": ("redis", False), "redis.Redis.from_url": ("redis", False),
+    "redis.StrictRedis.from_url": ("redis", False), "redis.client.Redis": ("redis", False),
+    "redis.asyncio.Redis": ("redis", True), "redis.asyncio.StrictRedis": ("redis", True),
+    "redis.asyncio.from_url": ("redis", True), "redis.asyncio.Redis.from_url": ("redis", True),
+    "redis.asyncio.client.Redis": ("redis", True), "aioredis.Redis": ("redis", True),
+    "aioredis.from_url": ("redis", True), "aioredis.Redis.from_url": ("redis", True),
+    "pathlib.Path": ("path", False), "pathlib.PosixPath": ("path", False),
+    "pathlib.WindowsPath": ("path", False),
+}
+# (kind, attribute or method) -> the kind of object it returns without doing I/O itself:
+# ``conn.cursor()``, ``r.pipeline()``, ``path.parent``, ``path.with_suffix(".json")``.
+CLIENT_DERIVED: dict[tuple[str, str], str] = {
+    ("db", "cursor"): "db", ("redis", "pipeline"): "redis-pipeline",
+    **{("path", name): "path" for name in ("parent", "joinpath", "with_suffix", "with_name",
+                                           "with_stem", "resolve", "absolute", "expanduser")},
+}
+# kind -> its methods that do I/O; "*" stands for every public method that is neither in
+# CLIENT_DERIVED nor in CLIENT_LOCAL_METHODS (a redis client: each command is a round trip).
+CLIENT_IO_METHODS: dict[str, frozenset[str]] = {
+    "db": frozenset({"execute", "executemany", "executescript", "fetchone", "fetchall",
+                     "fetchmany", "commit", "rollback", "callproc", "copy_expert", "copy_from",
+                     "copy_to", "scroll"}),
+    "redis": frozenset({"*"}),
+    "redis-pipeline": frozenset({"execute"}),
+    "path": frozenset({"read_text", "write_text", "read_bytes", "write_bytes", "open"}),
+    "http": HTTP_REQUEST_METHODS,
+}
+CLIENT_LOCAL_METHODS: frozenset[str] = frozenset(
+    {"pubsub", "lock", "register_script", "get_encoder", "get_connection_kwargs", "monitor"}
+)
+# Redis commands that only read (PFL302: two reads may run in either order).
+REDIS_READ_METHODS: frozenset[str] = frozenset(
+    {"get", "mget", "exists", "ttl", "pttl", "type", "strlen", "getrange", "hget", "hmget",
+     "hgetall", "hexists", "hkeys", "hvals", "hlen", "lrange", "lindex", "llen", "smembers",
+     "sismember", "smismember", "scard", "zrange", "zrevrange", "zrangebyscore", "zscore",
+     "zrank", "zcard", "zcount", "xrange", "xrevrange", "xlen", "pfcount", "getbit", "bitcount"}
+)
+
+# Calls that block the event loop when made in ``async def`` (PFL303): qualified name ->
+# kind (the key of BLOCKING_REPLACEMENTS). Sync clients' methods come from the tables
+# above. Extendable with ``blocking-calls`` (kind "custom").
+BLOCKING_CALLS: dict[str, str] = {
+    "time.sleep": "sleep",
+    **{name: "http" for name in HTTP_REQUEST_FUNCTIONS},
+    "sqlite3.connect": "db", "psycopg2.connect": "db", "psycopg.connect": "db",
+    "psycopg.Connection.connect": "db", "pymysql.connect": "db", "pymysql.Connect": "db",
+    "MySQLdb.connect": "db", "MySQLdb.Connect": "db",
+    "subprocess.run": "subprocess", "subprocess.call": "subprocess",
+    "subprocess.check_call": "subprocess", "subprocess.check_output": "subprocess",
+    "subprocess.getoutput": "shell", "subprocess.getstatusoutput": "shell",
+    "os.system": "shell", "os.popen": "shell",
+    "io.open": "file", "codecs.open": "file",
+}
+# Builtins that block (only while the name is not imported or rebound).
+BLOCKING_BUILTINS: dict[str, str] = {"open": "file"}
+# kind -> what to use instead, for messages.
+BLOCKING_REPLACEMENTS: dict[str, str] = {
+    "sleep": "`await asyncio.sleep(...)`",
+    "http": "an async client (`httpx.AsyncClient` / `aiohttp`) and `await` it",
+    "file": "`aiofiles`, or `await asyncio.to_thread(...)`",
+    "path": "`aiofiles`, or `await asyncio.to_thread(...)`",
+    "db": "an async driver (`asyncpg` / `aiosqlite` / `aiomysql`), or `await asyncio.to_thread(...)`",
+    "subprocess": "`await asyncio.create_subprocess_exec(...)`",
+    "shell": "`await asyncio.create_subprocess_shell(...)`",
+    "redis": "`redis.asyncio` (the same API, awaited)",
+    "redis-pipeline": "`redis.asyncio` (the same API, awaited)",
+    "custom": "`await asyncio.to_thread(...)`",
+}
+# Kinds whose blocking is usually short (a local file): reported with medium confidence.
+SHORT_BLOCKING_KINDS: frozenset[str] = frozenset({"file", "path"})
+# Calls that run their arguments in a worker thread: a blocking call inside them does not
+# block the event loop (qualified names; ``run_in_executor`` by method name).
+OFFLOAD_CALLS: frozenset[str] = frozenset(
+    {"asyncio.to_thread", "anyio.to_thread.run_sync", "trio.to_thread.run_sync",
+     "starlette.concurrency.run_in_threadpool", "fastapi.concurrency.run_in_threadpool",
+     "asgiref.sync.sync_to_async"}
+)
+OFFLOAD_METHODS: frozenset[str] = frozenset({"run_in_executor"})
+# Clocks: a loop that reads one around its request measures latency, sequential on
+# purpose (PFL304).
+CLOCK_CALLS: frozenset[str] = frozenset(
+    {"time.time", "time.perf_counter", "time.monotonic", "time.time_ns", "time.perf_counter_ns",
+     "time.monotonic_ns", "timeit.default_timer"}
+)
+# ``async with conn.transaction()`` / ``session.begin()``: statements inside stay in order.
+TRANSACTION_METHODS: frozenset[str] = frozenset({"transaction", "begin", "begin_nested", "atomic"})
 
 # ``with self.subTest(...)`` (unittest) / ``with subtests.test(...)`` (pytest-subtests):
 # a loop whose body opens one of these runs test scenarios, not per-row work.
@@ -181,6 +308,8 @@ class Knowledge:
     sql_sink_methods: dict[str, bool] = field(default_factory=lambda: dict(SQL_SINK_METHODS))
     sql_sink_functions: frozenset[str] = SQL_SINK_FUNCTIONS
     db_receiver_names: frozenset[str] = DB_RECEIVER_NAMES
+    blocking_calls: dict[str, str] = field(default_factory=lambda: dict(BLOCKING_CALLS))
+    http_clients: dict[str, bool | None] = field(default_factory=lambda: dict(HTTP_CLIENTS))
 
     def with_extra_sinks(self, names: list[str]) -> Knowledge:
         methods = dict(self.sql_sink_methods)
@@ -190,7 +319,22 @@ class Knowledge:
                 methods[name[1:]] = True
             else:
                 functions.add(name)
-        return Knowledge(methods, frozenset(functions), self.db_receiver_names)
+        return replace(self, sql_sink_methods=methods, sql_sink_functions=frozenset(functions))
+
+    def with_blocking_calls(self, names: list[str]) -> Knowledge:
+        """``blocking-calls``: the team's own sync helpers (``myapp.legacy.fetch_report``)."""
+        calls = dict(self.blocking_calls)
+        for name in names:
+            calls.setdefault(name, "custom")
+        return replace(self, blocking_calls=calls)
+
+    def with_http_clients(self, names: list[str]) -> Knowledge:
+        """``http-clients``: the team's client classes (``myapp.api.ApiClient``); each
+        ``get/post/...`` on an instance is one request, awaited or not."""
+        clients = dict(self.http_clients)
+        for name in names:
+            clients.setdefault(name, None)
+        return replace(self, http_clients=clients)
 
 # Decorators that mark entry points, by the last component of their dotted name.
 # HTTP route decorators need a receiver (``app.get``, ``router.post``, ``bp.route``).

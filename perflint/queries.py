@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from perflint import knowledge as kb
+from perflint.clients import http_request
 from perflint.context import Context
 from perflint.cstutil import call_method_name, dotted_name, iter_every_node, iter_subtree, receiver, receiver_last_name
 from perflint.sqltext import HOLE_PREFIX, POSITIONAL, is_write, looks_like_sql, placeholder_name, string_value
@@ -183,7 +184,10 @@ def _classify(call: cst.Call, ctx: Context) -> QueryCall | None:
                 return None
             return QueryCall("sql", _builds_write(argument, ctx), method in kb.BATCH_METHODS,
                              opaque_sql=argument)
-    return _classify_orm(call, method, ctx)
+    orm = _classify_orm(call, method, ctx)
+    if orm is not None and http_request(call, ctx) is not None:
+        return None  # ``session.get(url)`` on an aiohttp / requests session: HTTP, not the ORM
+    return orm
 
 
 def _plainly_not_sql(argument: cst.BaseExpression) -> bool:

@@ -81,6 +81,7 @@ class Walker:
             cst.Assign: self._assign,
             cst.AnnAssign: self._ann_assign,
             cst.AugAssign: self._aug_assign,
+            cst.WithItem: self._with_item,
         }
 
     def run(self, module: cst.Module) -> None:
@@ -253,6 +254,15 @@ class Walker:
         if isinstance(node.target, cst.Name):
             self.ctx.frame.strings.pop(node.target.value, None)
         self.walk_children(node)
+
+    def _with_item(self, node: cst.CSTNode) -> None:
+        """``with sqlite3.connect(p) as conn`` / ``async with aiohttp.ClientSession() as s``:
+        the name holds what the item opened (for connections, clients and sessions the
+        object itself), so it is recorded like an assignment, after the item ran."""
+        assert isinstance(node, cst.WithItem)
+        self.walk_children(node)
+        if node.asname is not None and isinstance(node.asname.name, cst.Name):
+            self.ctx.frame.assignments.setdefault(node.asname.name.value, []).append(node.item)
 
     def _collect_module_strings(self, module: cst.Module) -> None:
         """Module constants may be defined below the function that uses them."""

@@ -73,6 +73,8 @@ class NPlusOne(PythonRule):
         Valid("async def pages(conn):\n    cursor = 0\n    while cursor is not None:\n        rows = await conn.fetch('SELECT id FROM t WHERE id > $1 LIMIT 100', cursor)\n        cursor = rows[-1]['id'] if rows else None\n"),
         # HTTP, not a query
         Valid("def f(client, urls):\n    for u in urls:\n        client.fetch(u)\n"),
+        # an aiohttp / requests session's get is a request (PFL304), not SQLAlchemy's Session.get
+        Valid("import aiohttp\n\nasync def f(urls):\n    async with aiohttp.ClientSession() as session:\n        for u in urls:\n            await session.get(u)\n"),
         Valid("def f(items):\n    for i in items:\n        i.update(x=1)\n        d = {}.get(i)\n"),
         # Django write and a small retry loop
         Valid("def f(users):\n    for u in users:\n        Profile.objects.create(user=u)\n"),
