@@ -21,6 +21,7 @@ CATALOG: dict[str, str] = {
     "PFL113": "perflint.rules.sql.missing_index:MissingIndex",
     "PFL201": "perflint.rules.db.n_plus_one:NPlusOne",
     "PFL301": "perflint.rules.aio.await_in_loop:AwaitInLoop",
+    "PFL303": "perflint.rules.aio.blocking_in_async:BlockingInAsync",
     "PFL401": "perflint.rules.algo.quadratic_loop:QuadraticLoop",
     "PFL901": "perflint.rules.tool.parse_error:ParseError",
     "PFL902": "perflint.rules.tool.sql_unparsed:SqlUnparsed",
