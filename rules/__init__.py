@@ -22,6 +22,7 @@ CATALOG: dict[str, str] = {
     "PFL201": "perflint.rules.db.n_plus_one:NPlusOne",
     "PFL301": "perflint.rules.aio.await_in_loop:AwaitInLoop",
     "PFL303": "perflint.rules.aio.blocking_in_async:BlockingInAsync",
+    "PFL304": "perflint.rules.aio.http_in_loop:HttpInLoop",
     "PFL401": "perflint.rules.algo.quadratic_loop:QuadraticLoop",
     "PFL901": "perflint.rules.tool.parse_error:ParseError",
     "PFL902": "perflint.rules.tool.sql_unparsed:SqlUnparsed",

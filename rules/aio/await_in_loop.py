@@ -6,17 +6,11 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import (
-    assigned_names,
-    call_method_name,
-    dotted_name,
-    iter_subtree,
-    mutated_names,
-    names_read,
-    receiver_last_name,
-)
+from perflint.clients import http_request
+from perflint.cstutil import call_method_name, dotted_name, receiver_last_name
 from perflint.queries import classify_call
 from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rules.aio.loop_order import depends_on_previous_iteration, paces_itself
 from perflint.rules.loops import describe_loop, multiplying_loop
 
 
@@ -54,7 +48,8 @@ class AwaitInLoop(PythonRule):
     itself (`asyncio.sleep`, a limiter), for ordered stream/queue/lock/file operations,
     when the awaited callable is the loop item or hangs off it (hooks, signals,
     middleware, `site.start()`: dispatch in order), when the call reads state the loop
-    changes in place, and when the awaited call runs SQL (PFL201 / PFL203).
+    changes in place, when the awaited call runs SQL (PFL201 / PFL203), and when it
+    sends an HTTP request on a client the code shows (PFL304 reports it).
     """
 
     code = "PFL301"
@@ -85,6 +80,8 @@ class AwaitInLoop(PythonRule):
         Valid("async def f(ws, chunks):\n    for c in chunks:\n        await ws.send_bytes(c)\n"),
         # a query: PFL201 reports it
         Valid("async def f(db, ids):\n    for i in ids:\n        await db.fetch_one('SELECT a FROM t WHERE id = :i', {'i': i})\n"),
+        # an HTTP request on a known client: PFL304 (http-in-loop) reports it
+        Valid("import httpx\n\nasync def f(urls):\n    async with httpx.AsyncClient() as client:\n        for u in urls:\n            await client.get(u)\n"),
         # gather already
         Valid("async def f(ids):\n    return await asyncio.gather(*[process(i) for i in ids])\n"),
         # waiting for tasks that already run concurrently
@@ -131,7 +128,7 @@ class AwaitInLoop(PythonRule):
             return
         if _dispatches_to_item(awaited, loop):
             return
-        if _paces_itself(loop) or _depends_on_previous_iteration(node, loop, ctx):
+        if paces_itself(loop) or depends_on_previous_iteration(node, loop, ctx):
             return
         self.reported_loops.add(id(loop.node))
         what = " ".join(ctx.module.code_for_node(awaited.func).split())
@@ -143,6 +140,8 @@ class AwaitInLoop(PythonRule):
 def _is_exempt_call(call: cst.Call, ctx: Context) -> bool:
     if classify_call(call, ctx) is not None:
         return True  # a query: PFL201 / PFL203 territory
+    if http_request(call, ctx) is not None:
+        return True  # an HTTP request: PFL304 (http-in-loop) is the more specific rule
     method = call_method_name(call) or ""
     if method in kb.ORDERED_AWAIT_METHODS or dotted_name(call.func) in kb.RATE_LIMIT_CALLS:
         return True
@@ -179,40 +178,3 @@ def _dispatches_to_item(call: cst.Call, loop: LoopFrame) -> bool:
         else:
             break
     return isinstance(node, cst.Name) and node.value in loop.targets
-
-
-def _paces_itself(loop: LoopFrame) -> bool:
-    """The loop body sleeps or enters a limiter: sequential on purpose."""
-    if loop.body is None:
-        return False
-    for node in iter_subtree(loop.body):
-        if isinstance(node, cst.Call) and dotted_name(node.func) in kb.RATE_LIMIT_CALLS:
-            return True
-        if isinstance(node, cst.With) and node.asynchronous is not None:
-            for item in node.items:
-                name = (dotted_name(item.item.func) if isinstance(item.item, cst.Call)
-                        else dotted_name(item.item)) or ""
-                if any(word in name.lower() for word in kb.RATE_LIMIT_CONTEXT_WORDS):
-                    return True
-    return False
-
-
-def _depends_on_previous_iteration(node: cst.Await, loop: LoopFrame, ctx: Context) -> bool:
-    """The awaited expression reads a name the loop body rebinds (cursor, token, accumulator)."""
-    if loop.body is None:
-        return False
-    key = ("rebound", id(loop.body))
-    rebound = ctx.memo.get(key)
-    if rebound is None:
-        rebound = assigned_names(loop.body) - set(loop.targets)
-        if isinstance(loop.node, cst.CompFor):
-            rebound = set()
-        ctx.memo[key] = rebound
-    mutated_key = ("mutated", id(loop.body))
-    mutated = ctx.memo.get(mutated_key)
-    if mutated is None:
-        # ``applied.add(key)`` in the body, ``await plan(applied)``: each call sees the
-        # state the previous iterations left.
-        mutated = set() if isinstance(loop.node, cst.CompFor) else mutated_names(loop.body) - set(loop.targets)
-        ctx.memo[mutated_key] = mutated
-    return bool(names_read(node.expression) & (rebound | mutated))

@@ -1,0 +1,60 @@
+"""Why a loop of I/O calls may run one pass after another on purpose (PFL301, PFL304):
+it paces itself, it times itself, or each pass needs what the previous one left."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from perflint import knowledge as kb
+from perflint.context import Context, LoopFrame
+from perflint.cstutil import assigned_names, dotted_name, iter_subtree, mutated_names, names_read
+
+
+def paces_itself(loop: LoopFrame) -> bool:
+    """The loop body sleeps (``asyncio.sleep``, ``time.sleep``) or enters a limiter
+    (``async with limiter:``, ``with throttle(...)``): sequential on purpose."""
+    if loop.body is None:
+        return False
+    for node in iter_subtree(loop.body):
+        if isinstance(node, cst.Call) and dotted_name(node.func) in kb.RATE_LIMIT_CALLS:
+            return True
+        if isinstance(node, cst.With):
+            for item in node.items:
+                name = (dotted_name(item.item.func) if isinstance(item.item, cst.Call)
+                        else dotted_name(item.item)) or ""
+                if any(word in name.lower() for word in kb.RATE_LIMIT_CONTEXT_WORDS):
+                    return True
+    return False
+
+
+def times_itself(loop: LoopFrame, ctx: Context) -> bool:
+    """The loop body reads a clock (``time.perf_counter()``): it measures each call's
+    latency (a benchmark, a health probe), and running the calls together would change
+    what it measures."""
+    if loop.body is None:
+        return False
+    key = ("times_itself", id(loop.body))
+    cached = ctx.memo.get(key)
+    if cached is None:
+        cached = any(isinstance(node, cst.Call) and ctx.qualified_name(node.func) in kb.CLOCK_CALLS
+                     for node in iter_subtree(loop.body))
+        ctx.memo[key] = cached
+    return cached
+
+
+def depends_on_previous_iteration(expr: cst.CSTNode, loop: LoopFrame, ctx: Context) -> bool:
+    """``expr`` reads a name the loop body rebinds (cursor, token, accumulator) or changes
+    in place (``applied.add(step)``): each pass sees what the previous ones left."""
+    if loop.body is None or isinstance(loop.node, cst.CompFor):
+        return False
+    key = ("rebound", id(loop.body))
+    rebound = ctx.memo.get(key)
+    if rebound is None:
+        rebound = assigned_names(loop.body) - set(loop.targets)
+        ctx.memo[key] = rebound
+    mutated_key = ("mutated", id(loop.body))
+    mutated = ctx.memo.get(mutated_key)
+    if mutated is None:
+        mutated = mutated_names(loop.body) - set(loop.targets)
+        ctx.memo[mutated_key] = mutated
+    return bool(names_read(expr) & (rebound | mutated))
