@@ -21,6 +21,7 @@ CATALOG: dict[str, str] = {
     "PFL113": "perflint.rules.sql.missing_index:MissingIndex",
     "PFL201": "perflint.rules.db.n_plus_one:NPlusOne",
     "PFL301": "perflint.rules.aio.await_in_loop:AwaitInLoop",
+    "PFL302": "perflint.rules.aio.sequential_awaits:SequentialAwaits",
     "PFL303": "perflint.rules.aio.blocking_in_async:BlockingInAsync",
     "PFL304": "perflint.rules.aio.http_in_loop:HttpInLoop",
     "PFL401": "perflint.rules.algo.quadratic_loop:QuadraticLoop",
