@@ -89,6 +89,38 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
     sys.exit(EXIT_FINDINGS if result.findings and not exit_zero else EXIT_CLEAN)
 
 
+@cli.command(name="graph")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--entry", help="Only what this entry point (function name or dotted id) reaches.")
+@click.option("--format", "output_format", type=click.Choice(["json", "dot"]), default="json",
+              show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: cores].")
+@click.option("--no-cache", is_flag=True, help="Analyse every file; do not read or write the cache.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def graph(paths: tuple[Path, ...], entry: str | None, output_format: str, output: Path | None,
+          jobs: int | None, no_cache: bool, config_path: Path | None) -> None:
+    """Show the project call graph and the hot paths behind the findings of PATHS."""
+    from perflint.graphview import graph_report
+    from perflint.runner import RunOptions, run
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    result = run(config, RunOptions(paths=paths or (Path("."),), jobs=jobs, use_cache=not no_cache,
+                                    cwd=Path.cwd(), keep_summaries=True))
+    for error in result.errors:
+        click.echo(f"perflint: {error.path}: {error.message}", err=True)
+    if result.missing_paths:
+        sys.exit(EXIT_ERROR)
+    report = graph_report(result.summaries, result.findings, output_format, entry)
+    if output is not None:
+        output.write_text(report, encoding="utf-8")
+    else:
+        click.echo(report, nl=False)
+
+
 @cli.command(name="rules")
 def list_rules() -> None:
     """List every rule: code, name, default state and summary."""

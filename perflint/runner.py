@@ -26,6 +26,7 @@ class RunResult:
     errors: list[FileError]
     stats: dict[str, Any] = field(default_factory=dict)
     missing_paths: list[str] = field(default_factory=list)  # given (paths, schema paths), absent
+    summaries: list[Any] = field(default_factory=list)  # FileSummary of every file, when asked for
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class RunOptions:
     use_cache: bool = True
     cwd: Path = field(default_factory=Path.cwd)
     sort: str = "score"  # "score" | "location"
+    keep_summaries: bool = False  # `perflint graph`: the project's summaries, not only findings
 
 
 # -- worker side --------------------------------------------------------------------------
@@ -115,16 +117,18 @@ def run(config: Config, options: RunOptions) -> RunResult:
 
     cache = ResultCache(options.cwd / config.cache_dir) if options.use_cache else None
     whole_key = project_key([key for _, _, key in contents], config_key)
-    cached_project = _decode_project(cache.get("project", whole_key)) if cache else None
+    cached_project = _decode_project(cache.get("project", whole_key)) \
+        if cache and not options.keep_summaries else None
     stats: dict[str, Any] = {"files": len(contents), "analysed": 0, "cached": 0}
 
+    summaries: list[Any] = []
     if cached_project is not None:
         findings, cached_errors = cached_project
         errors.extend(cached_errors)
         stats["cached"] = len(contents)
     else:
-        findings, file_errors = _analyze_project(contents, config, options, cache, stats,
-                                                 [s.display for s in schema_files])
+        findings, file_errors, summaries = _analyze_project(contents, config, options, cache, stats,
+                                                            [s.display for s in schema_files])
         findings = [f for f in findings if f.path in reported]
         errors.extend(file_errors)
         if cache:
@@ -144,7 +148,7 @@ def run(config: Config, options: RunOptions) -> RunResult:
         by_code[finding.code] = by_code.get(finding.code, 0) + 1
     stats["by_code"] = dict(sorted(by_code.items()))
     stats["seconds"] = round(time.perf_counter() - started, 3)
-    return RunResult(findings, errors, stats, missing)
+    return RunResult(findings, errors, stats, missing, summaries)
 
 
 def _decode_project(value: Any) -> tuple[list[Finding], list[FileError]] | None:
@@ -161,7 +165,7 @@ def _decode_project(value: Any) -> tuple[list[Finding], list[FileError]] | None:
 
 def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Config,
                      options: RunOptions, cache: ResultCache | None, stats: dict[str, Any],
-                     schema_order: list[str]) -> tuple[list[Finding], list[FileError]]:
+                     schema_order: list[str]) -> tuple[list[Finding], list[FileError], list[Any]]:
     results: list[FileResult | None] = [None] * len(contents)
     errors: list[FileError] = []
     missing: list[int] = []
@@ -199,7 +203,9 @@ def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Conf
     sources = {source.display: data for source, data, _key in contents}
     findings = _project_phase(findings, [result for result in results if result], sources,
                               config.enabled_codes(), cache)
-    return findings, errors
+    summaries = [summary for r in results if r and (summary := _summary(r)) is not None] \
+        if options.keep_summaries else []
+    return findings, errors, summaries
 
 
 def _project_phase(findings: list[Finding], results: list[FileResult], sources: dict[str, bytes],

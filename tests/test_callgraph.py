@@ -161,3 +161,27 @@ def test_entry_points_by_reference_urlpatterns_and_main_guard(tmp_path: Path) ->
     assert any("CLI command tool.run" in r for r in findings["run"].reasons)
     assert any("cold" in r for r in findings["unrouted"].reasons)
     assert findings["orders"].score > findings["run"].score > findings["unrouted"].score
+
+
+def test_graph_command_shows_the_hot_path(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    from tests.cli_support import clean_env, perflint_executable
+
+    def graph(*args: str) -> str:
+        proc = subprocess.run([perflint_executable(), "graph", "--no-cache", str(PROJECT), *args],
+                              cwd=FIXTURES, env=clean_env(), capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    report = json.loads(graph())
+    ids = {node["id"] for node in report["nodes"]}
+    assert "callgraph.shopapi.handlers.quote" in ids
+    (quote,) = [p for p in report["hot_paths"] if p["entry"].endswith("handlers.quote") and p["code"] == "PFL201"]
+    assert quote["functions"] == ["callgraph.shopapi.handlers.quote", "callgraph.shopapi.services.pricing.customer_discount",
+                                  "callgraph.shopapi.repos.customers.fetch_customer"]
+    assert {"from": "callgraph.shopapi.handlers.quote", "to": "callgraph.shopapi.services.pricing.customer_discount",
+            "loop_depth": 1} in report["edges"]
+    dot = graph("--format", "dot", "--entry", "quote")
+    assert dot.startswith("digraph perflint {") and "handlers.quote" in dot and "handlers.add_notes" not in dot
