@@ -40,6 +40,7 @@ class Config:
     schema: tuple[str, ...] = ()
     extra_sinks: tuple[str, ...] = ()
     entry_point_decorators: tuple[str, ...] = ()
+    connection_factories: tuple[str, ...] = ()  # PFL205: more connect functions (dotted names)
     blocking_calls: tuple[str, ...] = ()  # PFL303: more blocking functions (dotted names)
     http_clients: tuple[str, ...] = ()  # PFL304: more HTTP client classes (dotted names)
     min_confidence: str = "low"
@@ -72,6 +73,7 @@ class Config:
             "dialect": self.dialect,
             "extra_sinks": self.extra_sinks,
             "entry_point_decorators": self.entry_point_decorators,
+            "connection_factories": self.connection_factories,
             "blocking_calls": self.blocking_calls,
             "http_clients": self.http_clients,
             "small_literal_max": self.small_literal_max,
@@ -103,6 +105,7 @@ _KEYS: dict[str, tuple[str, type]] = {
     "schema": ("schema", list),
     "extra-sinks": ("extra_sinks", list),
     "entry-point-decorators": ("entry_point_decorators", list),
+    "connection-factories": ("connection_factories", list),
     "blocking-calls": ("blocking_calls", list),
     "http-clients": ("http_clients", list),
     "min-confidence": ("min_confidence", str),

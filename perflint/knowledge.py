@@ -308,8 +308,17 @@ class Knowledge:
     sql_sink_methods: dict[str, bool] = field(default_factory=lambda: dict(SQL_SINK_METHODS))
     sql_sink_functions: frozenset[str] = SQL_SINK_FUNCTIONS
     db_receiver_names: frozenset[str] = DB_RECEIVER_NAMES
+    connection_factories: dict[str, str] = field(default_factory=lambda: dict(CONNECTION_FACTORIES))
     blocking_calls: dict[str, str] = field(default_factory=lambda: dict(BLOCKING_CALLS))
     http_clients: dict[str, bool | None] = field(default_factory=lambda: dict(HTTP_CLIENTS))
+
+    def with_connection_factories(self, names: list[str]) -> Knowledge:
+        """``connection-factories``: the team's own connect helpers (``myapp.db.connect``);
+        each call opens a new connection (PFL205)."""
+        factories = dict(self.connection_factories)
+        for name in names:
+            factories.setdefault(name, "custom")
+        return replace(self, connection_factories=factories)
 
     def with_extra_sinks(self, names: list[str]) -> Knowledge:
         methods = dict(self.sql_sink_methods)
@@ -376,6 +385,126 @@ ORDERED_RECEIVER_WORDS: tuple[str, ...] = (
 # Words in a loop's target or iterable that say each pass handles a batch, not a row
 # (``for chunk in chunked(ids, 500)``): a query per batch is already the batched form.
 BATCH_LOOP_WORDS: tuple[str, ...] = ("chunk", "batch")
+
+# --- Database access from Python (PFL203, PFL205-PFL207, rules/db/) -------------------------
+# Calls that open a new connection, engine, pool or client (qualified names, resolved
+# through imports) -> what they open: "db" (a connection to a database server), "db_pool"
+# (a pool or engine: several connections), "file_db" (an embedded database: cheap to
+# open), "redis", "http". Extendable with ``connection-factories`` (kind "custom").
+CONNECTION_FACTORIES: dict[str, str] = {
+    **{name: "db" for name in (
+        "psycopg2.connect", "psycopg.connect", "psycopg.Connection.connect",
+        "psycopg.AsyncConnection.connect", "pymysql.connect", "pymysql.Connect",
+        "MySQLdb.connect", "MySQLdb.Connect", "mysql.connector.connect", "asyncpg.connect",
+        "aiomysql.connect", "aiopg.connect", "pyodbc.connect", "cx_Oracle.connect",
+        "oracledb.connect")},
+    **{name: "db_pool" for name in (
+        "asyncpg.create_pool", "aiomysql.create_pool", "aiopg.create_pool",
+        "psycopg_pool.ConnectionPool", "psycopg_pool.AsyncConnectionPool",
+        "psycopg2.pool.SimpleConnectionPool", "psycopg2.pool.ThreadedConnectionPool",
+        "sqlalchemy.create_engine", "sqlalchemy.engine.create_engine",
+        "sqlalchemy.ext.asyncio.create_async_engine", "databases.Database",
+        "pymongo.MongoClient", "motor.motor_asyncio.AsyncIOMotorClient")},
+    **{name: "file_db" for name in ("sqlite3.connect", "aiosqlite.connect", "duckdb.connect")},
+    **{name: "redis" for name in (
+        "redis.Redis", "redis.StrictRedis", "redis.from_url", "redis.Redis.from_url",
+        "redis.StrictRedis.from_url", "redis.RedisCluster", "redis.cluster.RedisCluster",
+        "redis.asyncio.Redis", "redis.asyncio.StrictRedis", "redis.asyncio.from_url",
+        "redis.asyncio.Redis.from_url", "redis.asyncio.RedisCluster", "aioredis.Redis",
+        "aioredis.from_url", "aioredis.Redis.from_url", "aioredis.create_redis_pool")},
+    **{name: "http" for name in (
+        "requests.Session", "requests.session", "httpx.Client", "httpx.AsyncClient",
+        "aiohttp.ClientSession", "urllib3.PoolManager")},
+}
+# Kinds whose connection runs SQL and has a ``commit()`` (PFL203 follows them).
+SQL_CONNECTION_KINDS: frozenset[str] = frozenset({"db", "file_db", "custom"})
+# Kinds worth a finding when a plain function (no handler, no loop) opens one per call:
+# network round trips and handshakes. Opening an embedded database or an HTTP session
+# per call is reported only per request or per iteration.
+PER_CALL_COSTLY_KINDS: frozenset[str] = frozenset({"db", "db_pool", "redis", "custom"})
+# Keyword arguments that hand the new client an existing pool: cheap to create per call.
+SHARED_POOL_KEYWORDS: frozenset[str] = frozenset({"connection_pool", "connector", "pool"})
+# Database names that make a fresh, private database on purpose.
+PRIVATE_DATABASES: frozenset[str] = frozenset({":memory:", ""})
+# Code that runs once per process (or per test), by decorator (last name) or function
+# name: startup hooks, cached factories, CLI mains, app factories, test setup.
+ONCE_DECORATORS: frozenset[str] = frozenset(
+    {"on_event", "on_startup", "before_first_request", "before_app_first_request",
+     "before_serving", "listener", "lru_cache", "cache", "cached", "cached_property",
+     "memoize", "singleton", "fixture", "setup", "on_after_configure", "worker_process_init"}
+)
+ONCE_FUNCTION_NAMES: frozenset[str] = frozenset(
+    {"main", "lifespan", "startup", "on_startup", "create_app", "make_app", "app_factory",
+     "init_app", "ready", "setup", "setUp", "setUpClass", "setUpTestData", "setup_method",
+     "setup_class", "setup_module", "__init__", "__enter__", "__aenter__", "__post_init__",
+     "handle", "run", "cli", "connect", "reconnect"}
+)
+ONCE_FUNCTION_PREFIXES: tuple[str, ...] = ("init_", "setup_", "configure", "_init", "_setup",
+                                           "_connect", "test")
+# ``Depends(get_db)`` (FastAPI): the function named in it runs on every request.
+PER_REQUEST_DEPENDENCIES: frozenset[str] = frozenset(
+    {"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security"}
+)
+# Redis clients: constructors and annotation types, plus calls that return a client.
+REDIS_CLIENT_SOURCES: frozenset[str] = frozenset(
+    {name for name, kind in CONNECTION_FACTORIES.items() if kind == "redis"}
+    | {"redis.client.Redis", "redis.client.StrictRedis", "redis.asyncio.client.Redis",
+       "redis.asyncio.client.StrictRedis", "django_redis.get_redis_connection"}
+)
+# Redis methods that walk the whole keyspace in one blocking command (PFL206), and the
+# raw command names ``execute_command("KEYS", ...)`` sends.
+REDIS_KEYSPACE_METHODS: frozenset[str] = frozenset({"keys"})
+REDIS_KEYSPACE_COMMANDS: frozenset[str] = frozenset({"KEYS"})
+REDIS_RAW_COMMAND_METHODS: frozenset[str] = frozenset({"execute_command"})
+# Django models: a class imported from a module with this component is a model class
+# (``from shop.models import Order``); model classes from calls.
+MODELS_MODULE = "models"
+DJANGO_MODEL_CLASS_BASES: frozenset[str] = frozenset(
+    {"django.db.models.Model", "django.db.models.base.Model"}
+)
+MODEL_CLASS_FACTORIES: frozenset[str] = frozenset(
+    {"django.contrib.auth.get_user_model", "django.apps.apps.get_model"}
+)
+# Queryset methods returning one model instance; ones returning (instance, created);
+# shortcuts taking the model class first.
+DJANGO_INSTANCE_GETTERS: frozenset[str] = frozenset(
+    {"get", "create", "first", "last", "latest", "earliest"}
+)
+DJANGO_PAIR_GETTERS: frozenset[str] = frozenset({"get_or_create", "update_or_create"})
+DJANGO_INSTANCE_SHORTCUTS: frozenset[str] = frozenset({"django.shortcuts.get_object_or_404"})
+# Lazy querysets (no ``raw()``: a RawQuerySet has neither ``count()`` nor ``exists()``),
+# and those whose rows are model instances (``values()`` rows are dicts).
+DJANGO_LAZY_QUERYSETS: frozenset[str] = DJANGO_QUERYSET_BUILDERS - {"raw"}
+DJANGO_INSTANCE_QUERYSETS: frozenset[str] = DJANGO_LAZY_QUERYSETS - {
+    "values", "values_list", "dates", "datetimes"}
+# Writes of one row per call on a model instance, and per-object related manager writes.
+DJANGO_INSTANCE_WRITES: frozenset[str] = frozenset({"save", "delete", "asave", "adelete"})
+DJANGO_RELATED_ROW_WRITES: frozenset[str] = frozenset({"add", "remove", "aadd", "aremove"})
+# SQLAlchemy ``Query.update()/.delete()`` (bulk statements, one per call).
+SQLALCHEMY_QUERY_WRITES: frozenset[str] = frozenset({"update", "delete"})
+# Ending a transaction (or flushing the unit of work) is one round trip, and for a commit
+# one durable log write: per iteration, they make each row its own transaction.
+TRANSACTION_END_METHODS: frozenset[str] = frozenset({"commit", "flush"})
+SESSION_CLASSES: frozenset[str] = frozenset(
+    {"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlalchemy.ext.asyncio.AsyncSession",
+     "sqlmodel.Session", "sqlmodel.ext.asyncio.session.AsyncSession"}
+)
+SESSION_FACTORIES: frozenset[str] = frozenset(
+    {"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.scoped_session",
+     "sqlalchemy.ext.asyncio.async_sessionmaker", "sqlalchemy.ext.asyncio.async_scoped_session"}
+)
+TRANSACTION_HANDLE_TYPES: frozenset[str] = SESSION_CLASSES | frozenset(
+    {"sqlalchemy.engine.Connection", "sqlalchemy.Connection", "sqlite3.Connection",
+     "psycopg2.extensions.connection", "psycopg.Connection", "psycopg.AsyncConnection",
+     "pymysql.connections.Connection", "aiosqlite.Connection"}
+)
+# Names of a session / connection, for receivers whose value the code does not show
+# (``self.session``, an unannotated parameter). Never ``db``: ``databases.Database``,
+# Flask-SQLAlchemy's ``db`` and many clients share it.
+SESSION_HANDLE_NAMES: frozenset[str] = frozenset({"session", "db_session", "dbsession", "sess"})
+TRANSACTION_HANDLE_NAMES: frozenset[str] = SESSION_HANDLE_NAMES | frozenset(
+    {"conn", "connection", "con", "cnx", "dbconn", "db_conn", "transaction", "tx", "txn"}
+)
 # Calls that register a view by reference (Django ``path("x/", views.orders)``, Flask
 # ``app.add_url_rule(rule, view_func=f)``, Starlette ``Route("/", endpoint)``): the function
 # named is a request handler. Keyword under which the view may be passed.
