@@ -96,16 +96,19 @@ def find_sites(summaries: list[FileSummary], graph: nx.DiGraph, enabled: frozens
 
 def _reach(graph: nx.DiGraph, functions: dict[str, _Function], effect: str) -> dict[str, str | None]:
     """node -> the next function on a shortest path to one that has ``effect`` itself
-    (None for those). Nodes that cannot reach it are absent."""
+    (None for those). Nodes that cannot reach it are absent; memoised functions neither
+    have effects nor pass them on."""
     reach: dict[str, str | None] = {
-        node: None for node, entry in functions.items() if effect in entry.function.effects}
+        node: None for node, entry in functions.items()
+        if effect in entry.function.effects and not entry.function.cached}
     queue = deque(reach)
     while queue:
         node = queue.popleft()
         if node not in graph:
             continue
         for caller in graph.predecessors(node):
-            if caller not in reach:
+            # a memoised function (``@lru_cache``) does not repeat what it calls
+            if caller not in reach and not (caller in functions and functions[caller].function.cached):
                 reach[caller] = node
                 queue.append(caller)
     return reach

@@ -111,31 +111,114 @@ DB_RECEIVER_NAMES: frozenset[str] = frozenset(
 )
 
 # Django: ``X.objects.<...>.<terminal>()`` runs a query when the terminal is one of these.
-DJANGO_QUERY_TERMINALS: frozenset[str] = frozenset(
+_DJANGO_SYNC_TERMINALS = frozenset(
     {"get", "first", "last", "count", "exists", "aggregate", "in_bulk", "earliest", "latest",
      "get_or_create", "update_or_create", "create", "update", "delete", "bulk_create",
      "bulk_update", "contains", "explain"}
 )
-DJANGO_WRITE_TERMINALS: frozenset[str] = frozenset(
+_DJANGO_SYNC_WRITES = frozenset(
     {"create", "update", "delete", "bulk_create", "bulk_update", "get_or_create", "update_or_create"}
 )
+# Django 4.1+ has an ``a``-prefixed async twin of every terminal (``aget``, ``acount``...).
+DJANGO_QUERY_TERMINALS: frozenset[str] = _DJANGO_SYNC_TERMINALS | {f"a{m}" for m in _DJANGO_SYNC_TERMINALS}
+DJANGO_WRITE_TERMINALS: frozenset[str] = _DJANGO_SYNC_WRITES | {f"a{m}" for m in _DJANGO_SYNC_WRITES}
 # Lazy queryset builders: iterating / list()-ing them runs the query.
 DJANGO_QUERYSET_BUILDERS: frozenset[str] = frozenset(
     {"all", "filter", "exclude", "order_by", "values", "values_list", "select_related",
-     "prefetch_related", "annotate", "distinct", "only", "defer", "using", "raw"}
+     "prefetch_related", "annotate", "distinct", "only", "defer", "using", "raw", "alias",
+     "reverse", "select_for_update", "complex_filter", "iterator", "dates", "datetimes", "none",
+     "union", "intersection", "difference"}
 )
 DJANGO_MANAGER_ATTRS: frozenset[str] = frozenset({"objects", "_default_manager", "_base_manager"})
 
 # SQLAlchemy session methods that run a query, and Query terminals.
 SQLALCHEMY_SESSION_QUERY_METHODS: frozenset[str] = frozenset({"execute", "scalars", "scalar", "get"})
 SQLALCHEMY_QUERY_TERMINALS: frozenset[str] = frozenset(
-    {"all", "first", "one", "one_or_none", "scalar", "count", "get"}
+    {"all", "first", "one", "one_or_none", "scalar", "count", "get",
+     # Flask-SQLAlchemy's query helpers
+     "first_or_404", "get_or_404", "one_or_404", "paginate"}
 )
 # Methods of a loaded ORM object that read from the database, distinctive by name alone.
 ORM_INSTANCE_QUERY_METHODS: frozenset[str] = frozenset(
     {"refresh_from_db", "arefresh_from_db", "fetch_related"}
 )
 SESSION_RECEIVER_NAMES: frozenset[str] = frozenset({"session", "db", "db_session", "sess", "s"})
+
+# --- ORM models, querysets and eager loading (perflint/ormmodels.py, perflint/querysets.py) --
+# Django relation fields (the constructor's last name) -> relation kind. "generic" is a
+# GenericForeignKey (one object, any model); a GenericRelation holds many, like an M2M.
+DJANGO_RELATION_FIELDS: dict[str, str] = {
+    "ForeignKey": "fk", "OneToOneField": "o2o", "ManyToManyField": "m2m",
+    "GenericForeignKey": "generic", "GenericRelation": "generic_many",
+    "ParentalKey": "fk", "ParentalManyToManyField": "m2m",  # django-modelcluster (Wagtail)
+    "TreeForeignKey": "fk", "TreeOneToOneField": "o2o", "TreeManyToManyField": "m2m",  # mptt
+}
+# Packages those fields (and model fields in general) come from: a constructor's
+# qualified name must start with one of these to count (never a look-alike name).
+DJANGO_FIELD_PACKAGES: tuple[str, ...] = ("django.", "modelcluster.", "mptt.")
+DJANGO_MODEL_BASES: frozenset[str] = frozenset(
+    {"django.db.models.Model", "django.db.models.base.Model"}
+)
+# Relation kinds whose attribute holds one object (reading it runs a query unless the
+# queryset joined it in) and kinds whose attribute is a related manager (its calls run one).
+TO_ONE_RELATIONS: frozenset[str] = frozenset({"fk", "o2o", "reverse_o2o", "generic"})
+TO_MANY_RELATIONS: frozenset[str] = frozenset({"m2m", "reverse_fk", "generic_many"})
+# SQLAlchemy: ``relationship()`` and friends (qualified names; Flask-SQLAlchemy's
+# ``db.relationship`` is matched by last name on the ``db`` whose ``db.Model`` the class extends).
+SQLALCHEMY_RELATIONSHIP_FUNCTIONS: frozenset[str] = frozenset(
+    {"sqlalchemy.orm.relationship", "sqlalchemy.orm.relation", "sqlalchemy.orm.dynamic_loader"}
+)
+SQLALCHEMY_RELATIONSHIP_NAMES: frozenset[str] = frozenset({"relationship", "relation", "dynamic_loader"})
+SQLALCHEMY_MODEL_MARKERS: frozenset[str] = frozenset({"__tablename__", "__table__"})
+SQLALCHEMY_DECLARATIVE_BASES: frozenset[str] = frozenset(
+    {"sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.DeclarativeBaseNoMeta",
+     "sqlalchemy.orm.MappedAsDataclass"}
+)
+# ``lazy=`` settings under which reading the attribute runs a query per object, and the
+# one whose attribute is a query object (``book.tags.filter(...)``, like a Django manager).
+SQLALCHEMY_LAZY_ON_ACCESS: frozenset[str] = frozenset({"select"})
+SQLALCHEMY_LAZY_QUERY_OBJECT: frozenset[str] = frozenset({"dynamic"})
+
+# Eager loading. Django queryset methods that load relations with the rows:
+DJANGO_EAGER_METHODS: frozenset[str] = frozenset({"select_related", "prefetch_related"})
+DJANGO_PREFETCH_CLASS = "Prefetch"
+DJANGO_PREFETCH_FUNCTION = "prefetch_related_objects"  # on rows already fetched
+# SQLAlchemy loader options that settle a relation up front: loaded with the rows, or
+# made to raise / load nothing on access (no query per object either way).
+SQLALCHEMY_EAGER_OPTIONS: frozenset[str] = frozenset(
+    {"joinedload", "selectinload", "subqueryload", "immediateload", "contains_eager",
+     "raiseload", "noload", "selectin_polymorphic"}
+)
+# Options that only name a path to chain further options on (``defaultload(A.b).joinedload(B.c)``).
+SQLALCHEMY_PATH_OPTIONS: frozenset[str] = frozenset({"defaultload", "Load", "lazyload"})
+# Queryset / Query methods whose rows are not model objects (dicts, tuples, scalars).
+DJANGO_NON_MODEL_ROWS: frozenset[str] = frozenset({"values", "values_list", "dates", "datetimes"})
+# SQLAlchemy: methods of a Query or select() that keep yielding the same entity.
+SQLALCHEMY_QUERY_BUILDERS: frozenset[str] = frozenset(
+    {"filter", "filter_by", "where", "order_by", "options", "join", "outerjoin", "limit", "offset",
+     "distinct", "group_by", "having", "execution_options", "yield_per", "enable_eagerloads",
+     "populate_existing", "with_for_update", "autoflush", "correlate", "select_from",
+     "join_from", "params", "slice", "unique", "all", "fetchall", "scalars", "partitions"}
+)
+SQLALCHEMY_SELECT_FUNCTIONS: frozenset[str] = frozenset(
+    {"sqlalchemy.select", "sqlalchemy.future.select", "sqlalchemy.sql.select",
+     "sqlalchemy.sql.expression.select", "sqlmodel.select"}
+)
+# Related-manager calls (``book.tags.all()``) that a ``prefetch_related("tags")`` cache
+# serves, and the ones that run a new query even then (``book.tags.filter(...)``).
+RELATED_MANAGER_CACHED_METHODS: frozenset[str] = frozenset(
+    {"all", "count", "exists", "first", "last", "acount", "aexists", "afirst", "alast"}
+)
+RELATED_MANAGER_WRITE_METHODS: frozenset[str] = frozenset(
+    {"add", "remove", "set", "clear", "create", "get_or_create", "update_or_create",
+     "aadd", "aremove", "aset", "aclear", "acreate", "aget_or_create", "aupdate_or_create",
+     "update", "delete", "bulk_create", "bulk_update", "aupdate", "adelete"}
+)
+# Functions that materialise an iterable (``list(qs)``): where a queryset is evaluated.
+EVALUATING_FUNCTIONS: frozenset[str] = frozenset({"list", "tuple", "set", "sorted", "len", "bool"})
+# Model instance methods that write the object (a per-row write is PFL203's, whatever the
+# model's override of them also reads).
+MODEL_WRITE_METHODS: frozenset[str] = frozenset({"save", "delete", "asave", "adelete", "update"})
 
 # Awaited methods whose calls must stay in order (streams, queues, locks) or that
 # pace a loop on purpose: an await of these in a loop is not a missed gather.
@@ -355,6 +438,18 @@ HANDLER_DECORATORS: frozenset[str] = frozenset({"api_view", "action", "require_h
                                                 "login_required", "csrf_exempt"})
 TASK_DECORATORS: frozenset[str] = frozenset({"task", "shared_task", "periodic_task", "actor", "job"})
 CLI_DECORATORS: frozenset[str] = frozenset({"command", "group"})
+# Decorators that memoise a function: calling it again does not run its body (or its
+# query) again, so the call graph does not carry effects through it.
+CACHING_DECORATORS: frozenset[str] = frozenset(
+    {"lru_cache", "cache", "cached", "memoize", "memoized", "cached_property", "alru_cache", "ttl_cache"}
+)
+# Calls that register a view by reference (Django ``path("x/", views.orders)``, Flask
+# ``app.add_url_rule(rule, view_func=f)``, Starlette ``Route("/", endpoint)``): the function
+# named is a request handler. Keyword under which the view may be passed.
+ROUTE_REGISTRATIONS: frozenset[str] = frozenset(
+    {"path", "re_path", "url", "add_url_rule", "add_api_route", "add_route", "Route", "WebSocketRoute"}
+)
+ROUTE_VIEW_KEYWORDS: frozenset[str] = frozenset({"view", "view_func", "endpoint", "route"})
 # Class bases whose methods are request handlers (Django/DRF class-based views).
 VIEW_BASE_SUFFIXES: tuple[str, ...] = ("View", "APIView", "ViewSet", "Handler", "Resource")
 VIEW_METHODS: frozenset[str] = frozenset({"get", "post", "put", "patch", "delete", "list",
@@ -505,10 +600,46 @@ SESSION_HANDLE_NAMES: frozenset[str] = frozenset({"session", "db_session", "dbse
 TRANSACTION_HANDLE_NAMES: frozenset[str] = SESSION_HANDLE_NAMES | frozenset(
     {"conn", "connection", "con", "cnx", "dbconn", "db_conn", "transaction", "tx", "txn"}
 )
-# Calls that register a view by reference (Django ``path("x/", views.orders)``, Flask
-# ``app.add_url_rule(rule, view_func=f)``, Starlette ``Route("/", endpoint)``): the function
-# named is a request handler. Keyword under which the view may be passed.
-ROUTE_REGISTRATIONS: frozenset[str] = frozenset(
-    {"path", "re_path", "url", "add_url_rule", "add_api_route", "add_route", "Route", "WebSocketRoute"}
+
+# --- What a name holds (PFL402-PFL407, rules/algo/shapes.py) --------------------------
+# Kinds of collection the algorithmic rules tell apart: only "list" (and for some rules
+# "str"/"bytes"/"tuple") can be slow where the rules look; everything else keeps them quiet.
+# Callables (builtins when not rebound, imported functions by qualified name) -> the kind
+# of object they return.
+CONSTRUCTOR_SHAPES: dict[str, str] = {
+    "list": "list", "sorted": "list", "set": "set", "frozenset": "frozenset", "dict": "dict",
+    "tuple": "tuple", "str": "str", "repr": "str", "chr": "str", "format": "str",
+    "bytes": "bytes", "bytearray": "bytearray", "range": "range",
+    "int": "number", "float": "number", "len": "number", "abs": "number", "round": "number",
+    "collections.deque": "deque", "collections.defaultdict": "dict",
+    "collections.OrderedDict": "dict", "collections.Counter": "dict",
+    "re.split": "list", "re.findall": "list", "shlex.split": "list", "os.listdir": "list",
+    "glob.glob": "list", "os.path.split": "tuple", "os.path.splitext": "tuple",
+    "os.path.join": "str",
+}
+# Constructors above whose result holds as many items as their input.
+COPYING_CONSTRUCTORS: frozenset[str] = frozenset({"list", "sorted", "tuple", "set", "frozenset"})
+# Methods whose result kind is the same on every receiver that has them (str/bytes
+# ``split``, file ``readlines``; dict views only without arguments: ``r.keys("k*")`` is redis).
+LIST_RESULT_METHODS: frozenset[str] = frozenset({"split", "rsplit", "splitlines", "readlines"})
+VIEW_METHODS: frozenset[str] = frozenset({"keys", "values", "items"})
+# str methods returning str: on a string literal receiver (``", ".join(parts)``).
+STR_RESULT_METHODS: frozenset[str] = frozenset(
+    {"join", "format", "format_map", "upper", "lower", "casefold", "title", "capitalize",
+     "swapcase", "strip", "lstrip", "rstrip", "replace", "center", "ljust", "rjust", "zfill",
+     "expandtabs", "removeprefix", "removesuffix", "translate"}
 )
-ROUTE_VIEW_KEYWORDS: frozenset[str] = frozenset({"view", "view_func", "endpoint", "route"})
+# Type annotations (last component of the dotted name) -> kind.
+ANNOTATION_SHAPES: dict[str, str] = {
+    "list": "list", "List": "list", "set": "set", "Set": "set", "AbstractSet": "set",
+    "MutableSet": "set", "frozenset": "frozenset", "FrozenSet": "frozenset", "dict": "dict",
+    "Dict": "dict", "Mapping": "dict", "MutableMapping": "dict", "defaultdict": "dict",
+    "DefaultDict": "dict", "OrderedDict": "dict", "Counter": "dict", "str": "str",
+    "bytes": "bytes", "bytearray": "bytearray", "deque": "deque", "Deque": "deque",
+    "tuple": "tuple", "Tuple": "tuple", "range": "range", "int": "number", "float": "number",
+}
+# Methods that add items to a collection in place: a list display that sees one of these
+# grows with whatever feeds it.
+GROWING_METHODS: frozenset[str] = frozenset(
+    {"append", "extend", "insert", "add", "update", "appendleft", "extendleft", "setdefault"}
+)

@@ -12,12 +12,14 @@ from perflint.analyze import FileResult, decode_source, finish, make_finding
 from perflint.config import Config
 from perflint.context import Context
 from perflint.cstparse import parse_module
-from perflint.cstutil import dotted_name
+from perflint.cstutil import dotted_name, names_read
 from perflint.findings import Finding
 from perflint.knowledge import DEFAULT_DIALECT_FALLBACKS, Knowledge
 from perflint.literalpos import literal_parts, locate
 from perflint.positions import Span, node_spans
-from perflint.queries import classify_call, sql_of_call, wildcard_params
+from perflint.queries import (
+    QueryCall, classify_call, has_dynamic_table, manager_root, sql_argument, sql_of_call, wildcard_params,
+)
 from perflint.rulebase import SqlContext
 from perflint.rules.loops import multiplying_loop  # shared loop semantics (see FactCollector)
 from perflint.rulepack import RulePack
@@ -90,11 +92,37 @@ class FactCollector:
         query = classify_call(node, ctx)
         if query is not None:
             effect = "write" if query.is_write else "query"
-            ctx.summary.mark_query(effect, (callee, index) if callee is not None and not query.is_ddl else None)
+            own = callee is not None and _own_statement(node, query, ctx)
+            ctx.summary.mark_query(effect, (callee, index) if own else None)
         sql = sql_of_call(node, ctx)
         if sql is not None and id(sql[1]) not in self.sql_uses:
             self.sql_uses[id(sql[1])] = SqlUse(sql[0], sql[1], ctx.frame.qualname, len(ctx.loops),
                                                wildcard_params(node, ctx))
+
+
+def _own_statement(call: cst.Call, query: QueryCall, ctx: Context) -> bool:
+    """The statement is the function's own, so calling the function repeats it: not DDL,
+    and neither its SQL, its table nor its model comes from the function's parameters
+    (``def execute(self, sql)`` runs whatever each caller passes: a schema editor's
+    statements, not one query repeated)."""
+    if query.is_ddl:
+        return False
+    function = ctx.function
+    if function is None or not isinstance(function.node, cst.FunctionDef):
+        return True
+    params = function.node.params
+    names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params,
+                                    params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)}
+    names.discard("self")
+    names.discard("cls")
+    if query.opaque_sql is not None and names_read(query.opaque_sql) & names:
+        return False
+    argument = sql_argument(call)
+    if query.sql_text is not None and argument is not None and has_dynamic_table(query.sql_text) \
+            and names_read(argument) & names:
+        return False
+    root = manager_root(call) if query.kind == "orm" else None
+    return not (root is not None and names_read(root) & names)
 
 
 def _is_main_guard(test: cst.BaseExpression) -> bool:

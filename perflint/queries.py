@@ -53,7 +53,7 @@ def has_dynamic_table(text: str) -> bool:
     return False
 
 
-def _sql_argument(call: cst.Call) -> cst.BaseExpression | None:
+def sql_argument(call: cst.Call) -> cst.BaseExpression | None:
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value in kb.SQL_KEYWORDS:
             return arg.value
@@ -69,7 +69,7 @@ def _resolve_string(node: cst.BaseExpression, ctx: Context) -> cst.BaseExpressio
     if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
         return ctx.lookup_class_string(node.value.value, node.attr.value)
     if isinstance(node, cst.Call) and dotted_name(node.func) in ctx.knowledge.sql_sink_functions:
-        inner = _sql_argument(node)
+        inner = sql_argument(node)
         return _resolve_string(inner, ctx) if inner is not None else None
     return node
 
@@ -88,11 +88,11 @@ def wildcard_params(call: cst.Call, ctx: Context) -> frozenset[str]:
     """Placeholders this sink call binds to a pattern that starts with a wildcard
     (``(f"%{q}%",)``, ``{"q": "%" + q}``, asyncpg's ``fetch(sql, "%" + q)``): positional
     ones as ``pfl_pos_<i>``, named ones by name (see SqlContext)."""
-    sql_argument = _sql_argument(call)
+    sql_text_argument = sql_argument(call)
     values: list[cst.BaseExpression] = []
     container: cst.BaseExpression | None = None
     for arg in call.args:
-        if arg.value is sql_argument or arg.star:
+        if arg.value is sql_text_argument or arg.star:
             continue
         if arg.keyword is not None:
             if arg.keyword.value in _PARAMS_KEYWORDS:
@@ -142,7 +142,7 @@ def sql_of_call(call: cst.Call, ctx: Context) -> tuple[str, cst.BaseExpression] 
     is_function_sink = isinstance(call.func, cst.Name | cst.Attribute) and \
         dotted_name(call.func) in ctx.knowledge.sql_sink_functions
     if trusted is not None and isinstance(call.func, cst.Attribute) or is_function_sink:
-        argument = _sql_argument(call)
+        argument = sql_argument(call)
         literal = _resolve_string(argument, ctx) if argument is not None else None
         if literal is not None:
             text = string_value(literal)
@@ -177,7 +177,7 @@ def _classify(call: cst.Call, ctx: Context) -> QueryCall | None:
     trusted = ctx.knowledge.sql_sink_methods.get(method)
     if trusted is not None and method not in ("raw", "extra"):
         if trusted or _is_db_receiver(receiver_last_name(call), ctx.knowledge.db_receiver_names):
-            argument = _sql_argument(call)
+            argument = sql_argument(call)
             # A sink fed text that is plainly not SQL (a URL, a literal word, ``PRAGMA ...``,
             # ``SET ...``) is not a query.
             if argument is not None and _plainly_not_sql(argument):

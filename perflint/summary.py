@@ -32,6 +32,7 @@ class FunctionSummary:
     # Local name -> the class it was built from (``svc = PricingService()``), so that
     # ``svc.discount(x)`` resolves to ``PricingService.discount``.
     instances: dict[str, str] = field(default_factory=dict)
+    cached: bool = False  # memoised (``@lru_cache``): repeated calls do not repeat its effects
 
 
 @dataclass
@@ -59,6 +60,7 @@ class FileSummary:
                  "queries": f.queries,
                  "effects": {effect: list(site) for effect, site in f.effects.items()},
                  "instances": dict(f.instances),
+                 "cached": f.cached,
                  "calls": [[c.callee, c.loop_depth, c.index, c.multiplying] for c in f.calls]}
                 for f in self.functions
             ],
@@ -71,7 +73,7 @@ class FileSummary:
                             [CallSite(str(c[0]), int(c[1]), int(c[2]), bool(c[3])) for c in f["calls"]],
                             bool(f.get("queries")),
                             {str(k): (str(v[0]), int(v[1])) for k, v in f.get("effects", {}).items()},
-                            dict(f.get("instances", {})))
+                            dict(f.get("instances", {})), bool(f.get("cached")))
             for f in data.get("functions", [])
         ]
         return cls(data["path"], data["module"], dict(data.get("imports", {})), functions,

@@ -185,3 +185,25 @@ def test_graph_command_shows_the_hot_path(tmp_path: Path) -> None:
             "loop_depth": 1} in report["edges"]
     dot = graph("--format", "dot", "--entry", "quote")
     assert dot.startswith("digraph perflint {") and "handlers.quote" in dot and "handlers.add_notes" not in dot
+
+
+def test_helpers_that_run_what_they_are_given_or_are_memoised_do_not_propagate(tmp_path: Path) -> None:
+    (tmp_path / "editor.py").write_text(
+        "import functools\n\n\n"
+        "class Editor:\n"
+        "    def execute(self, sql, params=()):\n"
+        "        self.cursor.execute(sql, params)\n\n"
+        "    def drop(self, table):\n"
+        "        self.cursor.execute('DELETE FROM %s' % table)\n\n"
+        "    def alter_all(self, statements, tables):\n"
+        "        for sql in statements:\n"
+        "            self.execute(sql)\n"
+        "        for table in tables:\n"
+        "            self.drop(table)\n\n\n"
+        "@functools.lru_cache\n"
+        "def type_oids(cur, name):\n"
+        "    cur.execute('SELECT oid FROM pg_type WHERE typname = %s', (name,))\n\n\n"
+        "def register(cur, names):\n"
+        "    for name in names:\n"
+        "        type_oids(cur, name)\n")
+    assert [f for f in _run((tmp_path,), tmp_path).findings if f.code in ("PFL201", "PFL203")] == []
