@@ -16,6 +16,7 @@ from perflint.cstutil import dotted_name, names_read
 from perflint.findings import Finding
 from perflint.knowledge import DEFAULT_DIALECT_FALLBACKS, Knowledge
 from perflint.literalpos import literal_parts, locate
+from perflint.ormmodels import MODEL_CANDIDATE, ModelCollector
 from perflint.positions import Span, node_spans
 from perflint.queries import (
     QueryCall, classify_call, has_dynamic_table, manager_root, sql_argument, sql_of_call, wildcard_params,
@@ -198,8 +199,11 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
     builder = SummaryBuilder(path)
     ctx = Context(path, module, knowledge, config, builder)
     collector = FactCollector()
+    # Model classes are recorded for the project phase (which joins them with the code
+    # that uses them, often in another file); only files that can define one are watched.
+    models = ModelCollector() if MODEL_CANDIDATE.search(text) else None
     rules = pack.python_rules_for(text)
-    walker = Walker(ctx, Dispatcher([collector, *rules]))
+    walker = Walker(ctx, Dispatcher([collector, *([models] if models else []), *rules]))
     try:
         walker.run(module)
     except RecursionError:
@@ -221,6 +225,7 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
             sql_reports.append((problem, use))
 
     nodes: list[cst.CSTNode] = [report.node for report in ctx.reports]
+    nodes.extend(anchor for report in ctx.reports for anchor in report.extra.get("lines_of", {}).values())
     for _problem, use in sql_reports:
         nodes.append(use.literal)
         nodes.extend(literal_parts(use.literal) or ())
@@ -229,8 +234,12 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
     for report in ctx.reports:
         span = spans[id(report.node)]
         extra = dict(report.extra)
+        message = report.message
+        # ``lines_of={"queryset": node}``: "{queryset}" in the message becomes that node's line
+        for key, anchor in extra.pop("lines_of", {}).items():
+            message = message.replace("{" + key + "}", str(spans[id(anchor)].line))
         findings.append(make_finding(
-            report.rule.code, report.message, path, span.line, span.column + 1,
+            report.rule.code, message, path, span.line, span.column + 1,
             span.end_line, span.end_column + 1, function=report.function,
             loop_depth=report.loop_depth, **extra))
     lines = text.splitlines()
@@ -243,4 +252,6 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
             findings.append(_sql_finding(path, problem, use, spans))
     result.findings = finish(path, text, findings)
     result.set_summary(builder.summary)
+    if models is not None:
+        result.schema_records = models.records
     return result

@@ -30,21 +30,38 @@ class SchemaCheck:
     than the literal kind in ``value`` ("number" or "string"); ``no_expression_index``:
     no expression index on ``table`` matches the expression key in ``value`` (stands for
     tables the schema does not know: that rule needs no schema).
+
+    ORM models (``table`` is a model class name; ``origin`` the module the code imports it
+    from, which picks among models of the same name): ``lazy_relation``: following
+    ``columns[:-1]`` through to-one relations, ``columns[-1]`` is a relation that runs a
+    query when used as ``value`` says: "read" (a Django to-one relation, a SQLAlchemy
+    ``relationship`` with ``lazy="select"``) or "manager" (a Django related manager, a
+    ``lazy="dynamic"`` relationship); ``querying_member``: ``columns[0]`` is a ``value``
+    ("property" | "method") of the model whose body runs a query, itself or through a
+    relation not in ``covered`` (the relations the rows were loaded with).
     """
 
     kind: str
     table: str
     columns: tuple[str, ...] = ()
     value: str = ""
+    origin: str = ""
+    covered: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "table": self.table, "columns": list(self.columns),
-                "value": self.value}
+        data: dict[str, Any] = {"kind": self.kind, "table": self.table, "columns": list(self.columns),
+                                "value": self.value}
+        if self.origin:
+            data["origin"] = self.origin
+        if self.covered:
+            data["covered"] = list(self.covered)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SchemaCheck:
         return cls(str(data["kind"]), str(data["table"]), tuple(map(str, data["columns"])),
-                   str(data.get("value", "")))
+                   str(data.get("value", "")), str(data.get("origin", "")),
+                   tuple(map(str, data.get("covered", ()))))
 
 
 @dataclass
@@ -75,6 +92,32 @@ class Table:
         return self.leading_columns() | {c for index in self.indexes for c in index.predicate_columns}
 
 
+@dataclass
+class Model:
+    """An ORM model class the project defines (see perflint.ormmodels for the records)."""
+
+    name: str
+    orm: str  # "django" | "sqlalchemy"
+    module: str
+    bases: list[str] = field(default_factory=list)
+    relations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+# Relation kinds (perflint.ormmodels) by what using them costs; kept here as well so that
+# deciding cached findings never imports the knowledge of libraries the rules use.
+_TO_ONE = frozenset({"fk", "o2o", "reverse_o2o", "generic"})
+_TO_MANY = frozenset({"m2m", "reverse_fk", "generic_many"})
+_SQLALCHEMY_LAZY = {"read": frozenset({"select"}), "manager": frozenset({"dynamic"})}
+_MAX_MODEL_DEPTH = 6  # bases and member calls followed this deep
+
+
+def _same_module(defined: str, imported: str) -> bool:
+    """Module names from paths carry the directories above the import root
+    (``fixtures.shop.app.models`` for ``app.models``): one may end with the other."""
+    return defined == imported or defined.endswith("." + imported) or imported.endswith("." + defined)
+
+
 def table_key(name: str) -> str:
     """Tables are matched by their unqualified, case-folded name (``public.Users`` = ``users``)."""
     return name.rsplit(".", 1)[-1].strip('"`[]').lower()
@@ -92,6 +135,12 @@ class Schema:
     def __init__(self) -> None:
         self.tables: dict[str, Table] = {}
         self._index_table: dict[str, str] = {}  # index name -> table key, for DROP INDEX
+        # ORM models by class name (two apps may both define one), kept apart from the DDL
+        # tables: a model is not a table's columns, and neither replaces the other.
+        self.models: dict[str, list[Model]] = {}
+        # accessors a model gains from relations declared on others (Django reverse
+        # accessors, SQLAlchemy backrefs), by the model's name
+        self.reverse_relations: dict[str, dict[str, dict[str, Any]]] = {}
 
     @classmethod
     def from_records(cls, records: Iterable[dict[str, Any]]) -> Schema:
@@ -104,12 +153,14 @@ class Schema:
         return schema
 
     def __bool__(self) -> bool:
-        return bool(self.tables)
+        return bool(self.tables or self.models)
 
     def apply(self, record: dict[str, Any]) -> None:
         op = record["op"]
         key = table_key(record.get("table", ""))
-        if op == "table":
+        if op == "model":
+            self._add_model(key, record)
+        elif op == "table":
             table = Table(key)
             for name, declared, family in record["columns"]:
                 table.columns[name.lower()] = (declared, family)
@@ -133,6 +184,16 @@ class Schema:
                 table = self.tables[owner]
                 table.indexes = [i for i in table.indexes if i.name.lower() != record["name"].lower()]
 
+    def _add_model(self, key: str, record: dict[str, Any]) -> None:
+        relations = {str(name): dict(relation) for name, relation in record["relations"].items()}
+        if record.get("reverse"):
+            self.reverse_relations.setdefault(key, {}).update(relations)
+            return
+        members = {str(name): dict(member) for name, member in record.get("members", {}).items()}
+        self.models.setdefault(key, []).append(Model(
+            str(record["table"]), str(record["orm"]), str(record.get("module", "")),
+            [str(base) for base in record.get("bases", [])], relations, members))
+
     def _add_index(self, key: str, record: dict[str, Any]) -> None:
         table = self.tables.get(key)
         if table is None:
@@ -147,6 +208,10 @@ class Schema:
     def confirms(self, check: SchemaCheck) -> str | None:
         """None when the finding does not stand; otherwise what to append to its message
         (punctuation included, "" for nothing)."""
+        if check.kind == "lazy_relation":
+            return self._lazy_relation(check)
+        if check.kind == "querying_member":
+            return self._querying_member(check)
         table = self.tables.get(table_key(check.table))
         if check.kind == "no_expression_index":
             if table is None:
@@ -169,6 +234,124 @@ class Schema:
             if family in (NUMBER, STRING) and check.value in (NUMBER, STRING) and family != check.value:
                 return f" ({table.name}.{check.columns[0]} is {declared})"
             return None
+        return None
+
+    # -- ORM models ------------------------------------------------------------------------
+    def _definitions(self, name: str, origin: str = "") -> list[Model]:
+        """The models of that class name; those of the module ``origin`` names when it
+        picks some (a re-exporting package picks none: then all of them)."""
+        models = self.models.get(table_key(name), [])
+        if origin:
+            matching = [model for model in models if _same_module(model.module, origin)]
+            if matching:
+                return matching
+        return models
+
+    def _relation(self, model: Model, attr: str, depth: int = 0) -> dict[str, Any] | None:
+        """The relation ``attr`` names on ``model``: declared there, gained from another
+        model's relation, or inherited from a base the project defines."""
+        relation = model.relations.get(attr) or self.reverse_relations.get(table_key(model.name), {}).get(attr)
+        if relation is not None or depth >= _MAX_MODEL_DEPTH:
+            return relation
+        for base in model.bases:
+            for parent in self._definitions(base):
+                if parent is not model:
+                    found = self._relation(parent, attr, depth + 1)
+                    if found is not None:
+                        return found
+        return None
+
+    def _member(self, model: Model, name: str, depth: int = 0) -> dict[str, Any] | None:
+        member = model.members.get(name)
+        if member is not None or depth >= _MAX_MODEL_DEPTH:
+            return member
+        for base in model.bases:
+            for parent in self._definitions(base):
+                if parent is not model:
+                    found = self._member(parent, name, depth + 1)
+                    if found is not None:
+                        return found
+        return None
+
+    @staticmethod
+    def _queries_on(relation: dict[str, Any], access: str) -> bool:
+        """Does using the relation this way (read the attribute / call its manager) run a query?"""
+        kind = relation.get("kind")
+        if kind == "relationship":
+            return relation.get("lazy") in _SQLALCHEMY_LAZY.get(access, ())
+        return kind in (_TO_ONE if access == "read" else _TO_MANY)
+
+    @staticmethod
+    def _holds_one(relation: dict[str, Any]) -> bool:
+        if relation.get("kind") == "relationship":
+            return relation.get("many") is not True
+        return relation.get("kind") in _TO_ONE
+
+    def _lazy_relation(self, check: SchemaCheck) -> str | None:
+        models = self._definitions(check.table, check.origin)
+        if not models or not check.columns:
+            return None
+        for model in models:  # every model of that name must agree
+            if not self._lazy_along(model, check.columns, check.value):
+                return None
+        return ""
+
+    def _lazy_along(self, model: Model, path: tuple[str, ...], access: str) -> bool:
+        current = [model]
+        for step, attr in enumerate(path):
+            relations = [self._relation(owner, attr) for owner in current]
+            found = [relation for relation in relations if relation is not None]
+            if len(found) != len(relations):
+                return False
+            if step == len(path) - 1:
+                return all(self._queries_on(relation, access) for relation in found)
+            targets: list[Model] = []
+            for relation in found:
+                if not self._holds_one(relation) or not relation.get("target"):
+                    return False
+                targets.extend(self._definitions(str(relation["target"])))
+            if not targets:
+                return False  # a model the project does not define: never guessed about
+            current = targets
+        return False
+
+    def _querying_member(self, check: SchemaCheck) -> str | None:
+        models = self._definitions(check.table, check.origin)
+        if not models or not check.columns:
+            return None
+        reasons = []
+        for model in models:
+            reason = self._member_queries(model, check.columns[0], check.value, frozenset(check.covered), 0)
+            if reason is None:
+                return None
+            reasons.append(reason)
+        return reasons[0]
+
+    def _member_queries(self, model: Model, name: str, kind: str, covered: frozenset[str],
+                        depth: int) -> str | None:
+        """"" (or what it queries through) when the member runs a query on each object, else None."""
+        member = self._member(model, name)
+        if member is None or (kind and member.get("kind") != kind):
+            return None
+        if member.get("queries"):
+            return ""
+        if depth >= _MAX_MODEL_DEPTH:
+            return None
+        loaded = "*" in covered
+        for attr, access in sorted(member.get("uses", {}).items()):
+            relation = self._relation(model, attr)
+            if relation is not None:
+                manager = access in ("manager", "manager_always")
+                if not self._queries_on(relation, "manager" if manager else "read"):
+                    continue
+                if access == "manager_always" or not (loaded or attr in covered):
+                    return f" (through `self.{attr}`, a relation the rows were not loaded with)" \
+                        if access != "manager_always" else f" (through `self.{attr}`)"
+            elif access in ("read", "call"):
+                inner = self._member_queries(model, attr, "property" if access == "read" else "method",
+                                             covered, depth + 1)
+                if inner is not None:
+                    return inner or f" (through `self.{attr}`)"
         return None
 
     def to_json(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ CATALOG: dict[str, str] = {
     "PFL112": "perflint.rules.sql.insert_without_columns:InsertWithoutColumns",
     "PFL113": "perflint.rules.sql.missing_index:MissingIndex",
     "PFL201": "perflint.rules.db.n_plus_one:NPlusOne",
+    "PFL202": "perflint.rules.db.lazy_load_in_loop:LazyLoadInLoop",
     "PFL301": "perflint.rules.aio.await_in_loop:AwaitInLoop",
     "PFL302": "perflint.rules.aio.sequential_awaits:SequentialAwaits",
     "PFL303": "perflint.rules.aio.blocking_in_async:BlockingInAsync",

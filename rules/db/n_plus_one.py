@@ -6,10 +6,51 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import dotted_name, names_read
+from perflint.cstutil import dotted_name, loop_exits_early, names_read
+from perflint.ormmodels import manager_access
 from perflint.queries import chain_calls, classify_call, has_dynamic_table, iterates_queryset, manager_root
+from perflint.querysets import Access, QuerySource, call_access, is_chain_link, loop_item, read_access
 from perflint.rulebase import Invalid, PythonRule, Valid
 from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
+from perflint.schema import SchemaCheck
+
+
+# Models for the ORM examples: a property and methods that query, directly or through a relation.
+_MODELS = """\
+from django.db import models
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=100)
+
+
+class Book(models.Model):
+    author = models.ForeignKey(Author, on_delete=models.CASCADE)
+    tags = models.ManyToManyField("Tag")
+
+    @property
+    def review_count(self):
+        return self.reviews.count()
+
+    @property
+    def author_name(self):
+        return self.author.name
+
+    def latest_review(self):
+        return self.reviews.order_by("-created").first()
+
+    def sales(self):
+        return Sale.objects.filter(book=self).count()
+
+    def shout(self):
+        return self.title.upper()
+
+
+class Review(models.Model):
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="reviews")
+    created = models.DateTimeField()
+"""
+_M = _MODELS.count("\n")  # the loop examples start on the line after the models
 
 
 class NPlusOne(PythonRule):
@@ -104,6 +145,17 @@ class NPlusOne(PythonRule):
         Valid("def check(cursor, violations):\n    for table, rowid in violations:\n        row = cursor.execute('SELECT a FROM t WHERE rowid = %s', (rowid,)).fetchone()\n        raise IntegrityError(row)\n"),
         # a name bound once to a small literal
         Valid("def f(cur):\n    tables = ('users', 'orders')\n    for t in tables:\n        cur.execute('SELECT id FROM stats WHERE name = %s', (t,))\n"),
+        # --- ORM objects of a query the loop walks (models indexed across the project) ---
+        # what the property reads was loaded with the rows
+        Valid(_MODELS + "def f():\n    for b in Book.objects.prefetch_related('reviews'):\n        print(b.review_count)\n"),
+        Valid(_MODELS + "def f():\n    for b in Book.objects.select_related('author'):\n        print(b.author_name)\n"),
+        # members that do not query, writes (PFL203), objects of unknown origin
+        Valid(_MODELS + "def f():\n    for b in Book.objects.all():\n        print(b.shout())\n"),
+        Valid(_MODELS + "def f():\n    for b in Book.objects.all():\n        b.save()\n"),
+        Valid(_MODELS + "def f(books):\n    for b in books:\n        print(b.sales())\n"),
+        # a related-manager call a prefetch serves is PFL202's; a write through it PFL203's
+        Valid(_MODELS + "def f():\n    for b in Book.objects.all():\n        print(b.tags.count())\n"),
+        Valid(_MODELS + "def f(t):\n    for b in Book.objects.all():\n        b.tags.add(t)\n"),
     )
     INVALID = (
         Invalid("async def f(db, users):\n    for user in users:\n        user['posts'] = await db.fetch_all(\n            'SELECT id FROM posts WHERE user_id = :u', {'u': user['id']})\n", (3,)),
@@ -125,6 +177,12 @@ class NPlusOne(PythonRule):
         # ``__in`` over a one-row literal, or over a set computed per row, is still per row
         Invalid("def f(permissions):\n    for permission in permissions:\n        groups = permission.groups\n        Task.objects.filter(groups__in=groups.all()).first()\n", (4,)),
         Invalid("def f(ids):\n    for i in ids:\n        Audit.objects.filter(pk__in=[i]).count()\n", (3,)),
+        # --- ORM objects: model properties/methods that query, related managers that always query ---
+        Invalid(_MODELS + "def f():\n    for b in Book.objects.all():\n        print(b.review_count)\n", (_M + 3,)),
+        Invalid(_MODELS + "def f():\n    books = Book.objects.filter(author__name='x')\n    return [b.author_name for b in books]\n", (_M + 3,)),
+        Invalid(_MODELS + "def f():\n    for b in Book.objects.prefetch_related('reviews'):\n        print(b.latest_review(), b.sales())\n", (_M + 3, _M + 3)),
+        Invalid(_MODELS + "def f():\n    for b in Book.objects.prefetch_related('tags'):\n        print(b.tags.filter(name='x').exists())\n", (_M + 3,)),
+        Invalid(_MODELS + "def f():\n    for b in Book.objects.all():\n        for r in b.reviews.filter(created__year=2024):\n            print(r)\n", (_M + 3,)),
     )
 
     def visit_Call(self, node: cst.Call, ctx: Context) -> None:
@@ -133,7 +191,10 @@ class NPlusOne(PythonRule):
         # Classification is memoised (the engine's collector already asked), so it
         # is the cheap question; finding the multiplying loop walks loop bodies.
         query = classify_call(node, ctx)
-        if query is None or query.is_write or query.is_batch or query.is_ddl:
+        if query is None:
+            self._orm_object_call(node, ctx)
+            return
+        if query.is_write or query.is_batch or query.is_ddl:
             return
         loop = multiplying_loop(ctx, ctx.knowledge, allow_while=False)
         if loop is None:
@@ -150,9 +211,64 @@ class NPlusOne(PythonRule):
             return
         if query.kind == "orm" and _per_model_or_per_batch(node, loop, ctx):
             return
-        if _inside_assertion(ctx) or _verification_loop(loop):
+        if inside_assertion(ctx) or _verification_loop(loop):
             return
         self._report(node, loop, ctx, "query")
+
+    def visit_Attribute(self, node: cst.Attribute, ctx: Context) -> None:
+        if not ctx.loops or is_chain_link(node, ctx):
+            return
+        access = read_access(node)
+        if access is not None:
+            self._orm_object_access(access, None, ctx)
+
+    def _orm_object_call(self, node: cst.Call, ctx: Context) -> None:
+        """Calls on an object of a query the loop walks: a related-manager call that queries
+        even after a prefetch (``book.tags.filter(...).first()``), a model method or
+        property that queries (decided against the project's models)."""
+        if not isinstance(node.func, cst.Attribute) or is_chain_link(node, ctx):
+            return
+        access = call_access(node)
+        if access is not None:
+            self._orm_object_access(access, node, ctx)
+
+    def _orm_object_access(self, access: Access, call: cst.Call | None, ctx: Context) -> None:
+        bound = loop_item(ctx, access.root)
+        if bound is None:
+            return
+        loop, source = bound
+        if item_loop_runs_once(loop, ctx) or inside_assertion(ctx):
+            return
+        shown = describe_loop(loop, ctx)
+        lines_of = {"queryset": source.node} if source.node is not None else {}
+        if access.manager is not None:
+            if call is None or manager_access(list(access.methods)) != "manager_always" \
+                    or not _evaluated(call, access, ctx):
+                return  # a call a prefetch serves is PFL202's
+            path = (*access.reads, access.manager)
+            check = SchemaCheck("lazy_relation", source.model, path, "manager", source.origin)
+            ctx.report(self, call, _manager_message(access, path, source, shown),
+                       schema_check=check.to_json(), lines_of=lines_of)
+            return
+        if access.reads:
+            member, kind, node = access.reads[0], "property", access.nodes[0]
+        elif call is not None and access.methods:
+            member, kind, node = access.methods[0], "method", call
+        else:
+            return
+        if member in kb.MODEL_WRITE_METHODS or member in kb.ORM_INSTANCE_QUERY_METHODS:
+            return  # a write (PFL203) or a reload the query classification reports
+        check = SchemaCheck("querying_member", source.model, (member,), kind, source.origin,
+                            source.loaded_names())
+        text = f"{access.root}.{member}" + ("()" if kind == "method" else "")
+        ctx.report(self, node, f"`{text}` runs a query once per iteration of `{shown}` (N+1): the "
+                               f"{kind} queries for each object; compute it for all rows in the "
+                               "queryset built at line {queryset} (`annotate(...)`, "
+                               "`prefetch_related(...)`) instead" if source.orm == "django" else
+                   f"`{text}` runs a query once per iteration of `{shown}` (N+1): the {kind} "
+                   "queries for each object; load what it needs for all rows in the query built "
+                   "at line {queryset} (a join, `selectinload(...)`, a grouped subquery)",
+                   schema_check=check.to_json(), lines_of=lines_of)
 
     def visit_For(self, node: cst.For, ctx: Context) -> None:
         self._check_iterable(node.iter, ctx)
@@ -172,6 +288,46 @@ class NPlusOne(PythonRule):
         ctx.report(self, node, f"{what} runs once per iteration of `{describe_loop(loop, ctx)}` "
                                "(N+1); fetch all rows in one query or eager-load")
 
+
+
+def item_loop_runs_once(loop: LoopFrame, ctx: Context) -> bool:
+    """The loop over a query's objects leaves on its first pass (a first-hit lookup)."""
+    if not isinstance(loop.node, (cst.For, cst.While)) or loop.body is None:
+        return False
+    key = ("exits", id(loop.node))
+    cached = ctx.memo.get(key)
+    if cached is None:
+        cached = loop_exits_early(loop.body)
+        ctx.memo[key] = cached
+    return cached
+
+
+def _evaluated(call: cst.Call, access: Access, ctx: Context) -> bool:
+    """The manager chain runs its query here: it ends in a terminal (``.first()``), or is
+    iterated, materialised (``list(...)``) or tested (``if ...:``)."""
+    last = access.methods[-1] if access.methods else ""
+    if last in kb.RELATED_MANAGER_CACHED_METHODS or last in kb.SQLALCHEMY_QUERY_TERMINALS or (
+            last in kb.DJANGO_QUERY_TERMINALS and last not in kb.DJANGO_WRITE_TERMINALS):
+        return True
+    parent = ctx.parents[-1] if ctx.parents else None
+    if isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is call:
+        return True
+    if isinstance(parent, (cst.If, cst.While)) and parent.test is call:
+        return True
+    grand = ctx.parents[-2] if len(ctx.parents) >= 2 else None
+    return isinstance(parent, cst.Arg) and isinstance(grand, cst.Call) \
+        and isinstance(grand.func, cst.Name) and grand.func.value in kb.EVALUATING_FUNCTIONS
+
+
+def _manager_message(access: Access, path: tuple[str, ...], source: QuerySource, loop: str) -> str:
+    shown = f"{access.root}.{'.'.join(path)}.{'(...).'.join(access.methods)}(...)"
+    if source.orm == "django":
+        return (f"`{shown}` runs a query once per iteration of `{loop}` (N+1), even when `{path[-1]}` "
+                "is prefetched; prefetch the filtered rows once with "
+                f"`prefetch_related(Prefetch('{'__'.join(path)}', queryset=..., to_attr=...))` on the "
+                "queryset built at line {queryset}")
+    return (f"`{shown}` runs a query once per iteration of `{loop}` (N+1): a dynamic relationship "
+            f"loads nothing up front; query the `{path[-1]}` of all rows at once (`IN` over their ids)")
 
 
 def _per_model_or_per_batch(call: cst.Call, loop: LoopFrame, ctx: Context) -> bool:
@@ -205,7 +361,7 @@ def _iterates_chunks(loop: LoopFrame, ctx: Context) -> bool:
     return any(word in lowered for word in kb.BATCH_LOOP_WORDS)
 
 
-def _inside_assertion(ctx: Context) -> bool:
+def inside_assertion(ctx: Context) -> bool:
     """The query only feeds an assertion (``assert ...``, ``self.assertTrue(...)``): a
     test checking each fixture row, not work a request repeats per row."""
     for parent in reversed(ctx.parents):
