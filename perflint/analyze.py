@@ -206,7 +206,7 @@ def _analyze_sql_file(path: str, data: bytes, config: Config, pack: RulePack) ->
                 line, column = lines.position(statement.offset + problem.offset)
                 end_line, end_column = lines.position(
                     statement.offset + (problem.end_offset or problem.offset + 1))
-            extra: dict[str, Any] = {}
+            extra: dict[str, Any] = {"sql": statement.text}
             if problem.schema_check is not None:
                 extra["schema_check"] = problem.schema_check.to_json()
             if problem.confidence:

@@ -43,14 +43,20 @@ def cli() -> None:
 @click.option("--schema", "schema_paths", multiple=True,
               type=click.Path(exists=True, path_type=Path),
               help="DDL (.sql file or directory) describing the database, for PFL109/PFL113; repeatable.")
+@click.option("--profile", "profiles", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A profile that weighs the ranking (cProfile/pstats, py-spy speedscope JSON or "
+                   "collapsed stacks); repeatable.")
+@click.option("--pg-stat-statements", "pg_stat_statements", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A CSV export of pg_stat_statements that weighs SQL findings; repeatable.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="pyproject.toml to read [tool.perflint] from.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[str, ...],
           ignore: tuple[str, ...], output_format: str, output: Path | None, jobs: int | None,
           no_cache: bool, cache_dir: str | None, sort: str, min_confidence: str | None,
-          dialect: str | None, schema_paths: tuple[Path, ...], config_path: Path | None,
-          exit_zero: bool) -> None:
+          dialect: str | None, schema_paths: tuple[Path, ...], profiles: tuple[Path, ...],
+          pg_stat_statements: tuple[Path, ...], config_path: Path | None, exit_zero: bool) -> None:
     """Check PATHS (default: the current directory) for performance anti-patterns."""
     from perflint.reporters import REPORTERS
     from perflint.runner import RunOptions, run
@@ -68,8 +74,17 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
             schema=config.schema + tuple(str(p.resolve()) for p in schema_paths) if schema_paths else None)
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
+    measured = None
+    if profiles or pg_stat_statements:
+        from perflint.measured import Measured
+        from perflint.profiles import ProfileError
+
+        try:
+            measured = Measured.load(profiles, pg_stat_statements)
+        except ProfileError as error:
+            raise click.UsageError(str(error)) from None
     options = RunOptions(paths=paths or (Path("."),), jobs=jobs, use_cache=not no_cache,
-                         cwd=Path.cwd(), sort=sort)
+                         cwd=Path.cwd(), sort=sort, measured=measured)
     result = run(config, options)
     color = output is None and output_format == "text" and sys.stdout.isatty() \
         and "NO_COLOR" not in os.environ

@@ -41,6 +41,8 @@ class Finding:
     # The condition on the project's schema under which this finding stands (a
     # perflint.schema.SchemaCheck as JSON); decided and cleared in the project phase.
     schema_check: dict[str, Any] | None = None
+    # The SQL statement a SQL finding is about (matched against pg_stat_statements).
+    sql: str = ""
 
     def sort_key_location(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)

@@ -171,6 +171,7 @@ def _sql_finding(path: str, problem: SqlProblem, use: SqlUse, spans: dict[int, S
     return make_finding(problem.code, problem.message, path, line, column + 1, end_line,
                         end_column + 1, function=use.function, loop_depth=use.loop_depth,
                         schema_check=problem.schema_check.to_json() if problem.schema_check else None,
+                        sql=use.text,
                         **({"confidence": problem.confidence} if problem.confidence else {}))
 
 

@@ -6,6 +6,7 @@ import math
 
 from perflint.findings import Finding
 from perflint.graph import Heat
+from perflint.measured import Measured
 from perflint.summary import module_name_for
 
 # Code no handler, task or CLI entry point reaches (scripts run by hand, dead code,
@@ -14,7 +15,7 @@ COLD_WEIGHT = 0.5
 ENTRY_LABELS = {"handler": "request handler", "task": "background task", "cli": "CLI command"}
 
 
-def score_findings(findings: list[Finding], heat: dict[str, Heat]) -> None:
+def score_findings(findings: list[Finding], heat: dict[str, Heat], measured: Measured | None = None) -> None:
     for finding in findings:
         base = finding.base_cost
         reasons = [f"base cost {base:g} ({finding.name})"]
@@ -33,5 +34,10 @@ def score_findings(findings: list[Finding], heat: dict[str, Heat]) -> None:
         else:
             weight = COLD_WEIGHT
             reasons.append(f"no entry point reaches it (cold code) x{COLD_WEIGHT:g}")
+        if measured:
+            multiplier, reason = measured.weight(finding)
+            if reason:
+                weight *= multiplier
+                reasons.append(reason)
         finding.score = round(base * loop_multiplier * weight, 3)
         finding.reasons = reasons

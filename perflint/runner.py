@@ -37,6 +37,7 @@ class RunOptions:
     cwd: Path = field(default_factory=Path.cwd)
     sort: str = "score"  # "score" | "location"
     keep_summaries: bool = False  # `perflint graph`: the project's summaries, not only findings
+    measured: Any = None  # perflint.measured.Measured: profiles that weigh the ranking
 
 
 # -- worker side --------------------------------------------------------------------------
@@ -116,7 +117,8 @@ def run(config: Config, options: RunOptions) -> RunResult:
         contents.append((source, data, file_key(source.display, data, config_key)))
 
     cache = ResultCache(options.cwd / config.cache_dir) if options.use_cache else None
-    whole_key = project_key([key for _, _, key in contents], config_key)
+    measured_key = options.measured.key if options.measured else ""
+    whole_key = project_key([key for _, _, key in contents], config_key + measured_key)
     cached_project = _decode_project(cache.get("project", whole_key)) \
         if cache and not options.keep_summaries else None
     stats: dict[str, Any] = {"files": len(contents), "analysed": 0, "cached": 0}
@@ -202,14 +204,14 @@ def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Conf
         findings = decide_schema_checks(findings, schema)
     sources = {source.display: data for source, data, _key in contents}
     findings = _project_phase(findings, [result for result in results if result], sources,
-                              config.enabled_codes(), cache)
+                              config.enabled_codes(), cache, options.measured)
     summaries = [summary for r in results if r and (summary := _summary(r)) is not None] \
         if options.keep_summaries else []
     return findings, errors, summaries
 
 
 def _project_phase(findings: list[Finding], results: list[FileResult], sources: dict[str, bytes],
-                   enabled: frozenset[str], cache: ResultCache | None) -> list[Finding]:
+                   enabled: frozenset[str], cache: ResultCache | None, measured: Any = None) -> list[Finding]:
     """The call graph's findings (interprocedural PFL201/PFL203) and every finding's score.
     Both depend only on the summaries, so an edit that leaves every summary as it was (a
     comment, a literal, a loop body) reuses the cached heat and sites instead of rebuilding
@@ -242,7 +244,7 @@ def _project_phase(findings: list[Finding], results: list[FileResult], sources: 
                                            "sites": [site.to_json() for site in sites]})
     project = [f for f in site_findings(sites, sources, make_finding) if not _suppressed(f, sources)]
     findings = dedupe(findings + project)
-    score_findings(findings, heat)
+    score_findings(findings, heat, measured)
     return findings
 
 

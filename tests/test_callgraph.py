@@ -207,3 +207,50 @@ def test_helpers_that_run_what_they_are_given_or_are_memoised_do_not_propagate(t
         "    for name in names:\n"
         "        type_oids(cur, name)\n")
     assert [f for f in _run((tmp_path,), tmp_path).findings if f.code in ("PFL201", "PFL203")] == []
+
+
+def test_a_profile_that_shows_a_cold_function_hot_moves_its_finding_up(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.cli_support import run_json
+
+    script = tmp_path / "prod" / "scripts" / "backfill.py"
+    script.parent.mkdir(parents=True)
+    script.write_text("def backfill(customer_ids):\n    total = 0\n    for i in range(300000):\n"
+                      "        total += i * i\n    return total\n\n\nif __name__ == '__main__':\n    backfill([])\n")
+    profile = tmp_path / "prod.prof"
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), str(script)], check=True, timeout=120)
+
+    def ranking(*extra: str) -> list[tuple[str, str]]:
+        code, report, _ = run_json("--no-cache", "--select", "PFL201", str(PROJECT), *extra, cwd=FIXTURES)
+        return [(Path(f["path"]).name, " | ".join(f["reasons"])) for f in report["findings"]]
+
+    plain = ranking()
+    measured = ranking("--profile", str(profile))
+    assert [name for name, _ in plain].index("backfill.py") > [name for name, _ in measured].index("backfill.py")
+    reasons = dict(measured)["backfill.py"]
+    assert "profile prod.prof: `backfill` takes" in reasons
+
+
+def test_bad_profile_is_a_usage_error(tmp_path: Path) -> None:
+    from tests.cli_support import run_perflint
+
+    bad = tmp_path / "bad.prof"
+    bad.write_text("not a profile\n")
+    proc = run_perflint("check", "--profile", str(bad), str(PROJECT), cwd=FIXTURES)
+    assert proc.returncode == 2 and "bad.prof" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_pg_stat_statements_weighs_the_matching_sql_finding(tmp_path: Path) -> None:
+    from tests.cli_support import run_json, write
+
+    write(tmp_path, "q.py", 'cur.execute("SELECT * FROM users WHERE id = 42")\ncur.execute("SELECT * FROM orders WHERE id = 1")\n')
+    export = tmp_path / "pgss.csv"
+    export.write_text('query,calls,total_exec_time\n"SELECT * FROM  users WHERE id = $1",1000,900.0\n'
+                      '"SELECT * FROM orders WHERE id = $1",10,100.0\n')
+    _, report, _ = run_json("--no-cache", "--select", "PFL101", "--pg-stat-statements", str(export), cwd=tmp_path)
+    first, second = report["findings"]
+    assert first["line"] == 1 and first["score"] > second["score"]
+    assert any("pg_stat_statements pgss.csv: the query takes 90% of database time (1000 calls)" in r
+               for r in first["reasons"])
