@@ -452,8 +452,9 @@ ROUTE_REGISTRATIONS: frozenset[str] = frozenset(
 ROUTE_VIEW_KEYWORDS: frozenset[str] = frozenset({"view", "view_func", "endpoint", "route"})
 # Class bases whose methods are request handlers (Django/DRF class-based views).
 VIEW_BASE_SUFFIXES: tuple[str, ...] = ("View", "APIView", "ViewSet", "Handler", "Resource")
-VIEW_METHODS: frozenset[str] = frozenset({"get", "post", "put", "patch", "delete", "list",
-                                          "retrieve", "create", "update", "destroy"})
+# (Named apart from VIEW_METHODS, the dict views ``keys/values/items`` of the algorithmic rules.)
+VIEW_HANDLER_METHODS: frozenset[str] = frozenset({"get", "post", "put", "patch", "delete", "list",
+                                                  "retrieve", "create", "update", "destroy"})
 
 
 def entry_kind(decorators: tuple[str, ...]) -> str | None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from perflint.cstutil import dotted_name
-from perflint.knowledge import CACHING_DECORATORS, DRIVER_DIALECTS, REEXPORTED_DRIVERS, VIEW_BASE_SUFFIXES, VIEW_METHODS, entry_kind
+from perflint.knowledge import CACHING_DECORATORS, DRIVER_DIALECTS, REEXPORTED_DRIVERS, VIEW_BASE_SUFFIXES, VIEW_HANDLER_METHODS, entry_kind
 from perflint.summary import CallSite, FileSummary, FunctionSummary, module_name_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,7 +29,7 @@ class SummaryBuilder:
                 name in extra or name.rpartition(".")[2] in extra for name in frame.decorators):
             entry = "handler"  # the team's own route/handler decorators, from configuration
         if entry is None and self._view_classes and self._view_classes[-1] \
-                and frame.name in VIEW_METHODS:
+                and frame.name in VIEW_HANDLER_METHODS:
             entry = "handler"
         function = FunctionSummary(frame.qualname, frame.is_async, entry)
         function.cached = any(name.rpartition(".")[2] in CACHING_DECORATORS for name in frame.decorators)
