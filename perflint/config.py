@@ -43,6 +43,7 @@ class Config:
     connection_factories: tuple[str, ...] = ()  # PFL205: more connect functions (dotted names)
     blocking_calls: tuple[str, ...] = ()  # PFL303: more blocking functions (dotted names)
     http_clients: tuple[str, ...] = ()  # PFL304: more HTTP client classes (dotted names)
+    query_methods: tuple[str, ...] = ()  # PFL201/PFL204: more ORM query methods (method names)
     min_confidence: str = "low"
     small_literal_max: int = 16
     deep_offset: int = 1000  # PFL107: a literal OFFSET at least this large
@@ -76,6 +77,7 @@ class Config:
             "connection_factories": self.connection_factories,
             "blocking_calls": self.blocking_calls,
             "http_clients": self.http_clients,
+            "query_methods": self.query_methods,
             "small_literal_max": self.small_literal_max,
             "deep_offset": self.deep_offset,
         }
@@ -108,6 +110,7 @@ _KEYS: dict[str, tuple[str, type]] = {
     "connection-factories": ("connection_factories", list),
     "blocking-calls": ("blocking_calls", list),
     "http-clients": ("http_clients", list),
+    "query-methods": ("query_methods", list),
     "min-confidence": ("min_confidence", str),
     "small-literal-max": ("small_literal_max", int),
     "deep-offset": ("deep_offset", int),
@@ -191,6 +194,10 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"{config.source}: small-literal-max must be >= 0")
     if config.deep_offset < 1:
         raise ConfigError(f"{config.source}: deep-offset must be >= 1")
+    for name in config.query_methods:
+        if not name.isidentifier():
+            raise ConfigError(f"{config.source}: query-methods entries are method names "
+                              f"(`get_active`, `published`), not {name!r}")
     for key, names in (("blocking-calls", config.blocking_calls), ("http-clients", config.http_clients)):
         for name in names:
             if not _DOTTED_NAME.fullmatch(name):

@@ -394,6 +394,13 @@ class Knowledge:
     connection_factories: dict[str, str] = field(default_factory=lambda: dict(CONNECTION_FACTORIES))
     blocking_calls: dict[str, str] = field(default_factory=lambda: dict(BLOCKING_CALLS))
     http_clients: dict[str, bool | None] = field(default_factory=lambda: dict(HTTP_CLIENTS))
+    query_methods: frozenset[str] = frozenset()  # the team's own ORM query methods
+
+    def with_query_methods(self, names: list[str]) -> Knowledge:
+        """``query-methods``: custom manager / queryset / Query methods that run a query
+        (``Book.objects.get_active(pk)``, ``session.query(Book).published()``); on a manager
+        chain they also count as links (``Book.objects.published().count()``)."""
+        return replace(self, query_methods=self.query_methods | frozenset(names))
 
     def with_connection_factories(self, names: list[str]) -> Knowledge:
         """``connection-factories``: the team's own connect helpers (``myapp.db.connect``);

@@ -67,8 +67,12 @@ class _ModelClass:
     # target model -> {accessor: relation} it gains (Django reverse accessors, backrefs)
     reverse: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     members: dict[str, _Member] = field(default_factory=dict)
+    # ``class Base(DeclarativeBase)``: the base mapped classes extend, not one itself
+    declarative_base: bool = False
 
     def records(self, module: str) -> list[dict[str, Any]]:
+        if self.declarative_base and not self.relations:
+            return []
         members = {name: member.to_json() for name, member in sorted(self.members.items())
                    if member.queries or member.uses}
         records: list[dict[str, Any]] = [{
@@ -207,6 +211,7 @@ def _member_kind(node: cst.FunctionDef) -> str | None:
 def _model_class(node: cst.ClassDef, ctx: Context, local: dict[str, str]) -> _ModelClass | None:
     bases = [arg.value for arg in node.bases if arg.keyword is None]
     orm = None
+    declarative = False
     flask_db: str | None = None  # ``db`` of ``class Book(db.Model)`` (Flask-SQLAlchemy)
     for base in bases:
         qualified = ctx.qualified_name(base) or ""
@@ -214,7 +219,7 @@ def _model_class(node: cst.ClassDef, ctx: Context, local: dict[str, str]) -> _Mo
         if qualified in kb.DJANGO_MODEL_BASES:
             orm = "django"
         elif qualified in kb.SQLALCHEMY_DECLARATIVE_BASES:
-            orm = "sqlalchemy"
+            orm, declarative = "sqlalchemy", True
         elif dotted in local:
             orm = local[dotted]
         if dotted.endswith(".Model") and dotted.count(".") == 1:
@@ -228,12 +233,14 @@ def _model_class(node: cst.ClassDef, ctx: Context, local: dict[str, str]) -> _Mo
                 orm = "django"
             elif _is_relationship(value, ctx, flask_db):
                 orm = "sqlalchemy"
-    if orm is None and any(name in kb.SQLALCHEMY_MODEL_MARKERS for name, _, _ in statements):
+    marked = any(name in kb.SQLALCHEMY_MODEL_MARKERS for name, _, _ in statements)
+    if orm is None and marked:
         orm = "sqlalchemy"
     if orm is None:
         return None
     model = _ModelClass(node.name.value, orm, node,
                         [(dotted_name(base) or "").rpartition(".")[2] for base in bases if dotted_name(base)])
+    model.declarative_base = declarative and not marked
     if orm == "django":
         _django_relations(model, statements, ctx)
     else:

@@ -245,15 +245,17 @@ def _mentions_write(node: cst.BaseExpression) -> bool:
     return False
 
 
-def _django_manager_chain(node: cst.BaseExpression | None) -> bool:
-    """True when ``node`` is ``Model.objects`` or a queryset method chain built on it."""
+def _django_manager_chain(node: cst.BaseExpression | None, extra: frozenset[str] = frozenset()) -> bool:
+    """True when ``node`` is ``Model.objects`` or a queryset method chain built on it
+    (``extra``: the configured query methods, custom queryset methods among them)."""
     while node is not None:
         if isinstance(node, cst.Attribute):
             if node.attr.value in kb.DJANGO_MANAGER_ATTRS:
                 return True
             node = node.value
         elif isinstance(node, cst.Call):
-            if call_method_name(node) not in kb.DJANGO_QUERYSET_BUILDERS:
+            method = call_method_name(node)
+            if method not in kb.DJANGO_QUERYSET_BUILDERS and method not in extra:
                 return False
             node = node.func
         else:
@@ -293,11 +295,12 @@ def chain_calls(call: cst.Call) -> list[cst.Call]:
 
 def _classify_orm(call: cst.Call, method: str, ctx: Context) -> QueryCall | None:
     base = receiver(call)
+    custom = ctx.knowledge.query_methods  # ``query-methods`` from the configuration
     # Django: Model.objects.<builders>.<terminal>()
-    if method in kb.DJANGO_QUERY_TERMINALS and _django_manager_chain(base):
+    if (method in kb.DJANGO_QUERY_TERMINALS or method in custom) and _django_manager_chain(base, custom):
         return QueryCall("orm", method in kb.DJANGO_WRITE_TERMINALS, method.startswith("bulk_"))
     # SQLAlchemy: session.query(...).<...>.<terminal>()
-    if method in kb.SQLALCHEMY_QUERY_TERMINALS and _sqlalchemy_query_chain(base):
+    if (method in kb.SQLALCHEMY_QUERY_TERMINALS or method in custom) and _sqlalchemy_query_chain(base):
         return QueryCall("orm", False, False)
     if method in kb.SQLALCHEMY_SESSION_QUERY_METHODS and \
             _is_db_receiver(receiver_last_name(call), kb.SESSION_RECEIVER_NAMES) and method != "execute":

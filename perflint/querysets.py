@@ -246,11 +246,21 @@ def _model_root(model: cst.BaseExpression, orm: str, stage: str, node: cst.CSTNo
     qualified = ctx.qualified_name(model)
     if qualified is not None:
         origin = qualified.rpartition(".")[0]
-    elif "." not in dotted:
-        origin = ctx.summary.summary.module  # defined (or star-imported) in this file
+    elif "." not in dotted and dotted in _module_classes(ctx):
+        origin = ctx.summary.summary.module  # defined in this file
     else:
-        origin = ""
+        origin = ""  # star-imported, or reached through a module object: any model of that name
     return QuerySource(orm, dotted.rpartition(".")[2], origin, node, stage)
+
+
+def _module_classes(ctx: Context) -> frozenset[str]:
+    key = ("module_classes", 0)
+    names = ctx.memo.get(key)
+    if names is None:
+        names = frozenset(statement.name.value for statement in ctx.module.body
+                          if isinstance(statement, cst.ClassDef))
+        ctx.memo[key] = names
+    return names
 
 
 # -- eager loading -------------------------------------------------------------------------

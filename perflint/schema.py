@@ -114,8 +114,10 @@ _MAX_MODEL_DEPTH = 6  # bases and member calls followed this deep
 
 def _same_module(defined: str, imported: str) -> bool:
     """Module names from paths carry the directories above the import root
-    (``fixtures.shop.app.models`` for ``app.models``): one may end with the other."""
-    return defined == imported or defined.endswith("." + imported) or imported.endswith("." + defined)
+    (``fixtures.shop.app.models`` for ``app.models``), and a package may re-export its
+    submodules' classes (``app.models`` for ``app.models.book``): the imported name must
+    be a run of the defining module's components, or the other way round."""
+    return f".{imported}." in f".{defined}." or f".{defined}." in f".{imported}."
 
 
 def table_key(name: str) -> str:
@@ -139,8 +141,8 @@ class Schema:
         # tables: a model is not a table's columns, and neither replaces the other.
         self.models: dict[str, list[Model]] = {}
         # accessors a model gains from relations declared on others (Django reverse
-        # accessors, SQLAlchemy backrefs), by the model's name
-        self.reverse_relations: dict[str, dict[str, dict[str, Any]]] = {}
+        # accessors, SQLAlchemy backrefs), by the model's name and ORM
+        self.reverse_relations: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
 
     @classmethod
     def from_records(cls, records: Iterable[dict[str, Any]]) -> Schema:
@@ -187,7 +189,7 @@ class Schema:
     def _add_model(self, key: str, record: dict[str, Any]) -> None:
         relations = {str(name): dict(relation) for name, relation in record["relations"].items()}
         if record.get("reverse"):
-            self.reverse_relations.setdefault(key, {}).update(relations)
+            self.reverse_relations.setdefault((key, str(record["orm"])), {}).update(relations)
             return
         members = {str(name): dict(member) for name, member in record.get("members", {}).items()}
         self.models.setdefault(key, []).append(Model(
@@ -238,19 +240,17 @@ class Schema:
 
     # -- ORM models ------------------------------------------------------------------------
     def _definitions(self, name: str, origin: str = "") -> list[Model]:
-        """The models of that class name; those of the module ``origin`` names when it
-        picks some (a re-exporting package picks none: then all of them)."""
+        """The models of that class name (of the module ``origin`` when given)."""
         models = self.models.get(table_key(name), [])
         if origin:
-            matching = [model for model in models if _same_module(model.module, origin)]
-            if matching:
-                return matching
+            return [model for model in models if _same_module(model.module, origin)]
         return models
 
     def _relation(self, model: Model, attr: str, depth: int = 0) -> dict[str, Any] | None:
         """The relation ``attr`` names on ``model``: declared there, gained from another
         model's relation, or inherited from a base the project defines."""
-        relation = model.relations.get(attr) or self.reverse_relations.get(table_key(model.name), {}).get(attr)
+        relation = model.relations.get(attr) or \
+            self.reverse_relations.get((table_key(model.name), model.orm), {}).get(attr)
         if relation is not None or depth >= _MAX_MODEL_DEPTH:
             return relation
         for base in model.bases:
@@ -299,21 +299,32 @@ class Schema:
     def _lazy_along(self, model: Model, path: tuple[str, ...], access: str) -> bool:
         current = [model]
         for step, attr in enumerate(path):
-            relations = [self._relation(owner, attr) for owner in current]
-            found = [relation for relation in relations if relation is not None]
-            if len(found) != len(relations):
-                return False
-            if step == len(path) - 1:
-                return all(self._queries_on(relation, access) for relation in found)
             targets: list[Model] = []
-            for relation in found:
+            for owner in current:
+                relation = self._relation(owner, attr)
+                if relation is None:
+                    return False
+                if step == len(path) - 1:
+                    if not self._queries_on(relation, access):
+                        return False
+                    continue
                 if not self._holds_one(relation) or not relation.get("target"):
                     return False
-                targets.extend(self._definitions(str(relation["target"])))
-            if not targets:
-                return False  # a model the project does not define: never guessed about
+                related = self._related(owner, str(relation["target"]))
+                if not related:
+                    return False  # a model the project does not define: never guessed about
+                targets.extend(related)
+            if step == len(path) - 1:
+                return True
             current = targets
         return False
+
+    def _related(self, owner: Model, target: str) -> list[Model]:
+        """The models a relation of ``owner`` points to: of its ORM, and of its module when
+        that picks some (two apps may each define an ``Author``)."""
+        models = [model for model in self._definitions(target) if model.orm == owner.orm]
+        same_module = [model for model in models if model.module == owner.module]
+        return same_module or models
 
     def _querying_member(self, check: SchemaCheck) -> str | None:
         models = self._definitions(check.table, check.origin)
