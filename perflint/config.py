@@ -198,7 +198,8 @@ def validate(config: Config) -> Config:
         if not name.isidentifier():
             raise ConfigError(f"{config.source}: query-methods entries are method names "
                               f"(`get_active`, `published`), not {name!r}")
-    for key, names in (("blocking-calls", config.blocking_calls), ("http-clients", config.http_clients)):
+    for key, names in (("blocking-calls", config.blocking_calls), ("http-clients", config.http_clients),
+                       ("connection-factories", config.connection_factories)):
         for name in names:
             if not _DOTTED_NAME.fullmatch(name):
                 raise ConfigError(f"{config.source}: {key} entries are dotted names "

@@ -551,6 +551,7 @@ PER_REQUEST_DEPENDENCIES: frozenset[str] = frozenset(
 # Redis clients: constructors and annotation types, plus calls that return a client.
 REDIS_CLIENT_SOURCES: frozenset[str] = frozenset(
     {name for name, kind in CONNECTION_FACTORIES.items() if kind == "redis"}
+    | {name for name, (kind, _) in CLIENT_CLASSES.items() if kind == "redis"}
     | {"redis.client.Redis", "redis.client.StrictRedis", "redis.asyncio.client.Redis",
        "redis.asyncio.client.StrictRedis", "django_redis.get_redis_connection"}
 )
@@ -608,6 +609,9 @@ SESSION_HANDLE_NAMES: frozenset[str] = frozenset({"session", "db_session", "dbse
 TRANSACTION_HANDLE_NAMES: frozenset[str] = SESSION_HANDLE_NAMES | frozenset(
     {"conn", "connection", "con", "cnx", "dbconn", "db_conn", "transaction", "tx", "txn"}
 )
+# Calls (method name) whose items are the application's models or apps: a loop over them
+# runs once per table, as often as the schema has tables, not once per row.
+SCHEMA_ITERABLE_METHODS: frozenset[str] = frozenset({"get_models", "get_app_configs"})
 
 # --- What a name holds (PFL402-PFL407, rules/algo/shapes.py) --------------------------
 # Kinds of collection the algorithmic rules tell apart: only "list" (and for some rules
