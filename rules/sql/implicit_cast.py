@@ -72,6 +72,10 @@ class ImplicitCast(SqlRule):
         Valid("SELECT id FROM users WHERE zip IN ('01234', '99999') AND balance > 10.5;\n", "q.sql", schema=_SCHEMA),
     )
     INVALID = (
+        # every placeholder style around the mismatch
+        Invalid('cur.execute("SELECT id FROM users WHERE phone = 5551234 AND age > %s", (a,))\n', (1,), schema=_SCHEMA),
+        Invalid('cur.execute("SELECT id FROM users WHERE zip = 12345 AND age > %(a)s", {"a": a})\n', (1,), schema=_SCHEMA),
+        Invalid('session.execute(text("SELECT id FROM users WHERE note = 7 AND age > :a"), {"a": a})\n', (1,), schema=_SCHEMA),
         Invalid("SELECT id FROM users WHERE phone = 5551234;\n", (1,), "q.sql", schema=_SCHEMA),
         Invalid('cur.execute(\n    """\n    SELECT id\n    FROM users u\n    WHERE u.zip IN (1234, 99999)\n    """\n)\n', (5,),
                 schema=_SCHEMA),

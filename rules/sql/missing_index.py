@@ -103,6 +103,7 @@ class MissingIndex(SqlRule):
               "q.sql", schema=_SCHEMA),
     )
     INVALID = (
+        Invalid('cur.execute("SELECT id FROM users WHERE org_id = %(o)s", {"o": o})\n', (1,), schema=_SCHEMA),
         Invalid('cur.execute("SELECT id FROM users WHERE org_id = %s", (o,))\n', (1,), schema=_SCHEMA),
         Invalid('rows = await conn.fetch(\n    """\n    SELECT id, total\n    FROM orders\n    WHERE user_id = $1\n    """,\n    uid,\n)\n',
                 (5,), schema=_SCHEMA),

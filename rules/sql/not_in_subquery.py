@@ -49,6 +49,12 @@ class NotInSubquery(SqlRule):
         Valid("SELECT id FROM products WHERE id IN (SELECT product_id FROM featured) LIMIT 5;\n", "q.sql"),
     )
     INVALID = (
+        # every placeholder style
+        Invalid('cur.execute("SELECT id FROM a WHERE id NOT IN (SELECT a_id FROM b WHERE kind = %s) LIMIT 5", (k,))\n', (1,)),
+        Invalid('cur.execute("SELECT id FROM a WHERE id NOT IN (SELECT a_id FROM b WHERE kind = %(k)s) LIMIT 5", {"k": k})\n', (1,)),
+        Invalid('async def f(conn, k):\n    await conn.fetch("SELECT id FROM a WHERE id NOT IN (SELECT a_id FROM b WHERE kind = $1) LIMIT 5", k)\n', (2,)),
+        Invalid('import sqlite3\nc.execute("SELECT id FROM a WHERE id NOT IN (SELECT a_id FROM b WHERE kind = ?) LIMIT 5", (k,))\n', (2,)),
+        Invalid('session.execute(text("SELECT id FROM a WHERE id NOT IN (SELECT a_id FROM b WHERE kind = :k) LIMIT 5"), {"k": k})\n', (1,)),
         Invalid("SELECT id FROM products\nWHERE id NOT IN (SELECT product_id FROM out_of_stock) LIMIT 10;\n", (2,), "q.sql"),
         Invalid('cur.execute(\n    "SELECT id FROM a WHERE NOT a.id IN (SELECT a_id FROM b) LIMIT 5"\n)\n', (2,)),
     )

@@ -64,6 +64,9 @@ class SelectStar(SqlRule):
         Valid('import sqlite3\n\ndef f(conn):\n    return conn.execute("select * from sqlite_master WHERE type = \'table\'").fetchall()\n'),
     )
     INVALID = (
+        # every placeholder style
+        Invalid('async def f(conn, uid):\n    return await conn.fetchrow("SELECT * FROM users WHERE id = $1", uid)\n', (2,)),
+        Invalid('cur.execute("SELECT * FROM users WHERE email = %(email)s", {"email": e})\n', (1,)),
         Invalid('cur.execute("SELECT * FROM users WHERE id = %s", (1,))\n', (1,)),
         Invalid('def f(db):\n    return db.fetch_all(\n        "SELECT u.* FROM users u WHERE u.id = :id"\n    )\n', (3,)),
         # at the star inside the triple-quoted constant

@@ -87,6 +87,12 @@ class UnboundedSelect(SqlRule):
         Valid('def f(c, table):\n    return c.execute(f"SELECT pid FROM {table}").fetchone()\n'),
     )
     INVALID = (
+        # every placeholder style (none bounds the rows here)
+        Invalid('cur.execute("SELECT id, COALESCE(nick, %s) FROM users", (d,))\n', (1,)),
+        Invalid('cur.execute("SELECT id, COALESCE(nick, %(d)s) FROM users", {"d": d})\n', (1,)),
+        Invalid('async def f(conn, d):\n    return await conn.fetch("SELECT id, COALESCE(nick, $1) FROM users", d)\n', (2,)),
+        Invalid('import sqlite3\nc.execute("SELECT id, COALESCE(nick, ?) FROM users", (d,))\n', (2,)),
+        Invalid('db.fetch_all("SELECT id, COALESCE(nick, :d) FROM users", values={"d": d})\n', (1,)),
         Invalid('cur.execute("SELECT id, name FROM products")\n', (1,)),
         Invalid('cur.execute("SELECT id FROM users WHERE deleted_at IS NULL")\n', (1,)),
         Invalid("SELECT category, COUNT(*)\nFROM products GROUP BY category;\n", (1,), "q.sql"),
