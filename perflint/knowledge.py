@@ -309,7 +309,8 @@ CLIENT_IO_METHODS: dict[str, frozenset[str]] = {
     "http": HTTP_REQUEST_METHODS,
 }
 CLIENT_LOCAL_METHODS: frozenset[str] = frozenset(
-    {"pubsub", "lock", "register_script", "get_encoder", "get_connection_kwargs", "monitor"}
+    {"pubsub", "lock", "register_script", "get_encoder", "get_connection_kwargs", "monitor",
+     "close"}  # ``close()`` drops the pool's sockets: no round trip
 )
 # Redis commands that only read (PFL302: two reads may run in either order).
 REDIS_READ_METHODS: frozenset[str] = frozenset(

@@ -95,6 +95,7 @@ class BlockingInAsync(PythonRule):
         Valid("import time\nimport requests\n\ndef f(url):\n    time.sleep(1)\n    return requests.get(url)\n"),
         # building a sync client does no I/O yet; a local file path's pure operations neither
         Valid("import redis\n\nasync def f():\n    return redis.Redis(host='localhost')\n"),
+        Valid("import redis\n\ncache = redis.Redis()\n\nasync def shutdown():\n    cache.close()\n"),
         Valid("from pathlib import Path\n\nasync def f(name):\n    return Path('/data') / name\n"),
         # ``open`` rebound by the module
         Valid("import aiofiles\n\nopen = aiofiles.open\n\nasync def f(path):\n    async with open(path) as fh:\n        return await fh.read()\n"),
