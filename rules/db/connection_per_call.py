@@ -131,6 +131,8 @@ class ConnectionPerCall(PythonRule):
         Valid("import psycopg2\n\ndef connect_with_retry():\n    for attempt in range(5):\n        try:\n            return psycopg2.connect('dbname=app')\n        except psycopg2.OperationalError:\n            pass\n"),
         # a readiness poll: connect until the server answers (asyncpg's test cluster)
         Valid("import asyncpg\n\ndef wait_ready(self, timeout=60):\n    for i in range(timeout):\n        try:\n            con = self.loop.run_until_complete(asyncpg.connect(database='postgres'))\n        except OSError:\n            continue\n        else:\n            self.loop.run_until_complete(con.close())\n            break\n"),
+        # a worker that opens its connection once and keeps it for a loop of work
+        Valid("import psycopg2\n\ndef worker(queue):\n    conn = psycopg2.connect('dbname=app')\n    while True:\n        item = queue.get()\n        conn.cursor().execute('INSERT INTO jobs (p) VALUES (%s)', (item,))\n        conn.commit()\n"),
         # Django management command
         Valid("import redis\nfrom django.core.management.base import BaseCommand\n\nclass Command(BaseCommand):\n    def handle(self, *args, **options):\n        r = redis.Redis(host='cache')\n        r.flushdb()\n"),
         # not a factory: a name that only looks like one
@@ -174,14 +176,14 @@ class ConnectionPerCall(PythonRule):
         if _runs_once(function, ctx):
             return
         if _per_request(function, ctx):
-            ctx.report(self, node, f"{opened} on every request to `{function.name}`; create it once "
+            ctx.report(self, node, f"{opened} on every request to `{function.qualname}`; create it once "
                                    "at startup (module level, or the app's lifespan/startup hook, "
                                    "e.g. `app.state`) and reuse it")
             return
         if kind not in kb.PER_CALL_COSTLY_KINDS or ctx.loops or _escapes(statement, names, ctx) \
-                or _target_from_caller(node, ctx) or _once_per_process_file(ctx):
+                or _target_from_caller(node, ctx) or _serves_a_loop(names, ctx) or _once_per_process_file(ctx):
             return  # (in a loop that does not multiply: a retry or a readiness poll)
-        ctx.report(self, node, f"{opened} on every call of `{function.name}`; "
+        ctx.report(self, node, f"{opened} on every call of `{function.qualname}`; "
                                f"{_PER_CALL_ADVICE.get(kind, _PER_CALL_ADVICE['custom'])}",
                    confidence="medium")
 
@@ -294,6 +296,27 @@ def _function_statements(ctx: Context) -> list[cst.CSTNode]:
                  if isinstance(sub, (cst.Global, cst.Nonlocal, cst.Assign, cst.Call, cst.Return, cst.Yield))]
         ctx.memo[key] = nodes
     return nodes
+
+
+def _serves_a_loop(names: set[str], ctx: Context) -> bool:
+    """The connection is used inside a loop of the function (a worker's ``while True``, a
+    batch): opened once for many operations, not once per query."""
+    if not names:
+        return False
+    return any(isinstance(sub, (cst.For, cst.While)) and names_read(sub.body) & names
+               for sub in _function_loops(ctx))
+
+
+def _function_loops(ctx: Context) -> list[cst.CSTNode]:
+    function = ctx.function
+    assert function is not None
+    key = ("pfl205_function_loops", id(function.node))
+    loops = ctx.memo.get(key)
+    if loops is None:
+        loops = [sub for sub in iter_subtree(function.node.body)  # type: ignore[attr-defined]
+                 if isinstance(sub, (cst.For, cst.While))]
+        ctx.memo[key] = loops
+    return loops
 
 
 def _runs_once(function: Frame, ctx: Context) -> bool:

@@ -382,6 +382,8 @@ def is_transaction_handle(node: cst.BaseExpression | None, ctx: Context, *,
             return True
         if values and not all(isinstance(unwrap_await(v), cst.Call) for v in values):
             return False  # bound to something the code shows is not a session
+        if not values and ctx.qualified_name(node) is not None:
+            return False  # an imported module or function (``transaction``), not a handle
         param = parameter(node.value, ctx)
         if param is not None and param.annotation is not None:
             types = kb.SESSION_CLASSES if session_only else kb.TRANSACTION_HANDLE_TYPES

@@ -124,6 +124,9 @@ class WriteInLoop(PythonRule):
         Valid("def f(cur, ids):\n    for i in ids:\n        cur.execute('SELECT a FROM t WHERE id = %s', (i,))\n"),
         # one statement per model of the app (a data migration), not per row
         Valid("def forwards(apps, schema_editor):\n    for Model in apps.get_models():\n        ct = ContentType.objects.get_for_model(Model)\n        Permission.objects.filter(content_type=ct).update(content_type=ct)\n"),
+        # a different table per pass (SQLAlchemy Core tables)
+        Valid("def f(conn, tables):\n    for table in tables:\n        conn.execute(table.delete())\n"),
+        Valid("def f(conn, tables):\n    for table in tables:\n        stmt = table.delete().where(table.c.stale)\n        conn.execute(stmt)\n"),
         # a different statement per pass (a migration script)
         Valid("def f(cursor, statements):\n    for sql in statements:\n        cursor.execute(sql)\n"),
     )
@@ -136,6 +139,8 @@ class WriteInLoop(PythonRule):
         # SQLAlchemy Core statement built as a write, and Query.update()
         Invalid("def f(connection, table, values):\n    for v in values:\n        connection.execute(table.insert(), {'v': v})\n", (3,)),
         Invalid("def f(session, ids):\n    for i in ids:\n        session.query(User).filter(User.id == i).update({'active': False})\n", (3,)),
+        Invalid("from sqlalchemy import update\n\ndef f(session, rows):\n    for row in rows:\n        session.execute(update(User).where(User.id == row['id']).values(score=row['score']))\n", (5,)),
+        Invalid("from sqlalchemy import delete\n\ndef f(session, ids):\n    for i in ids:\n        stmt = delete(User).where(User.id == i)\n        session.execute(stmt)\n", (6,)),
         # Django create / queryset update and delete / get_or_create
         Invalid("def f(users):\n    for u in users:\n        Profile.objects.create(user=u)\n", (3,)),
         Invalid("def f(orders):\n    for o in orders:\n        Order.objects.filter(pk=o.pk).update(status='paid')\n", (3,)),
@@ -197,7 +202,7 @@ def _query_write(call: cst.Call, query: QueryCall, method: str, loop: LoopFrame,
     where = describe_loop(loop, ctx)
     bound = loop_bound_names(ctx)
     if query.kind == "sql":
-        if query.opaque_sql is not None and names_read(query.opaque_sql) & bound:
+        if query.opaque_sql is not None and _statement_varies(query.opaque_sql, loop, bound, ctx):
             return None  # a different statement per pass (``for table in tables: table.delete()``)
         if query.sql_text is not None and query.sql_node is not None \
                 and has_dynamic_table(query.sql_text) and names_read(query.sql_node) & bound:
@@ -396,6 +401,32 @@ def _per_model_or_group_value(name: str, loop: LoopFrame, ctx: Context) -> bool:
     values = ctx.assigned_values(name)
     return bool(values) and all(isinstance(v, cst.Call) and _per_model_or_group(v, loop, ctx)
                                 for v in values)
+
+
+def _statement_varies(statement: cst.BaseExpression, loop: LoopFrame, bound: set[str], ctx: Context) -> bool:
+    """The statement itself changes per pass: it is the loop item (``for sql in statements``),
+    or its table / constructor comes from the loop (``for t in tables: t.delete()``). Values
+    bound into it (``update(User).where(User.id == row["id"])``) do not count: that is the
+    same statement per row."""
+    if isinstance(statement, cst.Name) and statement.value in bound:
+        if any(statement.value in frame.targets for frame in ctx.loops) or loop.body is None:
+            return True
+        values = ev.assigned_in(loop.body, statement.value, ctx)
+        return not values or any(_skeleton_names(v) & bound for v in values)
+    return bool(_skeleton_names(statement) & bound)
+
+
+def _skeleton_names(node: cst.BaseExpression) -> set[str]:
+    """Names a statement's shape depends on: the constructor call and what its methods hang
+    off, not the arguments of ``.where(...)`` / ``.values(...)`` clauses."""
+    node = ev.unwrap_await(node)
+    if isinstance(node, cst.Call):
+        if isinstance(node.func, cst.Attribute):
+            return _skeleton_names(node.func.value)
+        return names_read(node)
+    if isinstance(node, (cst.Attribute, cst.Subscript)):
+        return _skeleton_names(node.value)
+    return names_read(node)
 
 
 def _inserts(statement: cst.BaseExpression | None) -> bool:
