@@ -220,6 +220,50 @@ EVALUATING_FUNCTIONS: frozenset[str] = frozenset({"list", "tuple", "set", "sorte
 # model's override of them also reads).
 MODEL_WRITE_METHODS: frozenset[str] = frozenset({"save", "delete", "asave", "adelete", "update"})
 
+# --- Unpaginated fetches in request handlers (PFL204) ---------------------------------------
+# Filters that bound the rows by themselves: Django lookups (the part after the last
+# ``__``) for a range or a set of keys, and keyword names that pick one row.
+BOUNDING_LOOKUPS: frozenset[str] = frozenset(
+    {"gt", "gte", "lt", "lte", "range", "in", "year", "month", "day", "week", "week_day",
+     "quarter", "date", "time", "hour", "iso_year", "iso_week_day"}
+)
+KEY_LOOKUPS: frozenset[str] = frozenset({"pk", "id", "pk__exact", "id__exact"})
+# Methods that return every row of the SQL query they run (or follow).
+ALL_ROWS_SQL_METHODS: frozenset[str] = frozenset({"fetch_all", "fetch", "fetchall", "all"})
+# What turns data into a response (qualified names through the imports)...
+RESPONSE_FUNCTIONS: frozenset[str] = frozenset(
+    {"django.shortcuts.render", "django.shortcuts.render_to_response",
+     "django.http.JsonResponse", "django.http.response.JsonResponse",
+     "django.template.response.TemplateResponse", "django.template.loader.render_to_string",
+     "rest_framework.response.Response", "flask.jsonify", "flask.json.jsonify",
+     "flask.render_template", "flask.make_response", "quart.jsonify", "quart.render_template",
+     "fastapi.responses.JSONResponse", "fastapi.responses.ORJSONResponse",
+     "fastapi.responses.UJSONResponse", "starlette.responses.JSONResponse",
+     "fastapi.encoders.jsonable_encoder", "sanic.response.json", "aiohttp.web.json_response"}
+)
+# ...and by method name on a template engine (``templates.TemplateResponse(...)``).
+RESPONSE_METHODS: frozenset[str] = frozenset({"TemplateResponse", "render_template"})
+# Calls that page the rows: a paginator, DRF's paginate_queryset, Flask-SQLAlchemy's paginate.
+PAGINATION_CALLS: frozenset[str] = frozenset(
+    {"Paginator", "paginate_queryset", "get_paginated_response", "paginate", "get_page",
+     "islice", "fetchmany", "paginate_query", "apaginate"}
+)
+# Class attributes of a view that page what it lists.
+PAGINATION_ATTRS: frozenset[str] = frozenset({"paginate_by", "pagination_class"})
+# Generic views that render every row of ``queryset`` / ``model`` unless paginated.
+DJANGO_LIST_VIEWS: frozenset[str] = frozenset(
+    {"django.views.generic.ListView", "django.views.generic.list.ListView",
+     "django.views.generic.list.BaseListView", "django.views.generic.list.MultipleObjectMixin"}
+)
+DRF_LIST_VIEWS: frozenset[str] = frozenset(
+    {"rest_framework.generics.ListAPIView", "rest_framework.generics.ListCreateAPIView",
+     "rest_framework.viewsets.ModelViewSet", "rest_framework.viewsets.ReadOnlyModelViewSet",
+     "rest_framework.mixins.ListModelMixin"}
+)
+# Functions that reduce rows to one value (``sum(r["x"] for r in rows)``): the rows do
+# not reach the response.
+ROW_REDUCERS: frozenset[str] = frozenset({"len", "sum", "min", "max", "any", "all", "next", "bool", "count"})
+
 # Awaited methods whose calls must stay in order (streams, queues, locks) or that
 # pace a loop on purpose: an await of these in a loop is not a missed gather.
 ORDERED_AWAIT_METHODS: frozenset[str] = frozenset(
@@ -460,7 +504,7 @@ ROUTE_REGISTRATIONS: frozenset[str] = frozenset(
 ROUTE_VIEW_KEYWORDS: frozenset[str] = frozenset({"view", "view_func", "endpoint", "route"})
 # Class bases whose methods are request handlers (Django/DRF class-based views).
 VIEW_BASE_SUFFIXES: tuple[str, ...] = ("View", "APIView", "ViewSet", "Handler", "Resource")
-# (Named apart from VIEW_METHODS, the dict views ``keys/values/items`` of the algorithmic rules.)
+# (Named apart from DICT_VIEW_METHODS, the dict views ``keys/values/items`` of the algorithmic rules.)
 VIEW_HANDLER_METHODS: frozenset[str] = frozenset({"get", "post", "put", "patch", "delete", "list",
                                                   "retrieve", "create", "update", "destroy"})
 
@@ -635,7 +679,7 @@ COPYING_CONSTRUCTORS: frozenset[str] = frozenset({"list", "sorted", "tuple", "se
 # Methods whose result kind is the same on every receiver that has them (str/bytes
 # ``split``, file ``readlines``; dict views only without arguments: ``r.keys("k*")`` is redis).
 LIST_RESULT_METHODS: frozenset[str] = frozenset({"split", "rsplit", "splitlines", "readlines"})
-VIEW_METHODS: frozenset[str] = frozenset({"keys", "values", "items"})
+DICT_VIEW_METHODS: frozenset[str] = frozenset({"keys", "values", "items"})
 # str methods returning str: on a string literal receiver (``", ".join(parts)``).
 STR_RESULT_METHODS: frozenset[str] = frozenset(
     {"join", "format", "format_map", "upper", "lower", "casefold", "title", "capitalize",

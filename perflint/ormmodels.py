@@ -29,7 +29,9 @@ from perflint.queries import classify_call
 
 # Files that can define a model: a Django field or model base, a mapped class's marker, a
 # ``relationship()``. Others are not watched at all.
-MODEL_CANDIDATE = re.compile(r"Model\b|Field\(|ForeignKey|__tablename__|__table__|relationship\(")
+MODEL_CANDIDATE = re.compile(r"Model\b|Field\(|ForeignKey|__tablename__|__table__|relationship\(|REST_FRAMEWORK")
+# Framework settings dicts whose keys findings depend on (DRF's default pagination).
+_SETTINGS_DICTS = frozenset({"REST_FRAMEWORK"})
 # A member record lists at most this many ``self.<attr>`` uses (records stay small).
 _MAX_USES = 16
 # Access kinds of ``self.<attr>`` inside a member, strongest first (one kept per attr).
@@ -106,6 +108,22 @@ class ModelCollector:
         if model is not None:
             self.records.extend(model.records(ctx.summary.summary.module))
 
+    # -- settings -------------------------------------------------------------------------
+    def visit_Assign(self, node: cst.Assign, ctx: Context) -> None:
+        """``REST_FRAMEWORK = {...}`` in a settings module: the keys it sets."""
+        if ctx.frame.kind != "module" or len(node.targets) != 1:
+            return
+        target = node.targets[0].target
+        if isinstance(target, cst.Name) and target.value in _SETTINGS_DICTS:
+            self.records.append({"op": "setting", "table": target.value, "keys": _dict_keys(node.value)})
+        elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) \
+                and target.value.value in _SETTINGS_DICTS:
+            key = target.slice[0].slice if len(target.slice) == 1 else None
+            text = key.value.evaluated_value if isinstance(key, cst.Index) and isinstance(
+                key.value, cst.SimpleString) else None
+            self.records.append({"op": "setting", "table": target.value.value,
+                                 "keys": [text] if isinstance(text, str) else ["*"]})
+
     # -- members --------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef, ctx: Context) -> None:
         owner = self._classes[-1] if self._classes else None
@@ -146,6 +164,23 @@ class ModelCollector:
             member.use(node.attr.value, "read")
         elif not (isinstance(parent, cst.Call) and parent.func is node):
             member.use(node.attr.value, "read")
+
+
+def _dict_keys(value: cst.BaseExpression) -> list[str]:
+    """Keys a settings dict literal sets to something (``None`` sets nothing); ["*"] when
+    the value is not a literal we can read (``{**BASE, ...}``, ``dict(...)``)."""
+    if not isinstance(value, cst.Dict):
+        return ["*"]
+    keys: list[str] = []
+    for element in value.elements:
+        if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
+            return ["*"]
+        key = element.key.evaluated_value
+        if not isinstance(key, str):
+            return ["*"]
+        if not (isinstance(element.value, cst.Name) and element.value.value == "None"):
+            keys.append(key)
+    return keys
 
 
 def _is_called_attribute(attribute: cst.Attribute, ctx: Context) -> bool:

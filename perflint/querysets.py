@@ -21,7 +21,7 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import assigned_names, dotted_name, iter_subtree, receiver_last_name
+from perflint.cstutil import assigned_names, dotted_name, iter_every_node, iter_subtree, receiver_last_name
 from perflint.sqltext import string_value
 
 # Stages of a query expression: a statement not run yet (``select(Book)``), a Query or
@@ -45,6 +45,10 @@ class QuerySource:
     eager: frozenset[tuple[str, ...]] = frozenset()  # relation paths loaded up front
     eager_all: bool = False  # ``select_related()`` / ``joinedload("*")`` / options we cannot read
     sliced: bool = False  # ``qs[:50]``, ``.limit(50)``: the rows are bounded
+    # a filter that bounds the rows by itself: a range (``created__gte``, ``Book.year > x``),
+    # a set of keys (``pk__in``, ``in_(...)``) or one key (``pk=``)
+    bounded: bool = False
+    grouped: bool = False  # ``values(...).annotate(...)`` / ``group_by(...)``: a report
 
     @property
     def yields_models(self) -> bool:
@@ -137,7 +141,9 @@ def _from_name(name: str, ctx: Context, seen: frozenset[str], depth: int) -> Que
         return None
     eager, eager_all = _merged_eager(sources)
     return replace(first, eager=eager, eager_all=eager_all,
-                   sliced=all(s.sliced for s in whole))
+                   sliced=all(s.sliced for s in whole),
+                   bounded=any(s.bounded for s in sources if s is not None),
+                   grouped=any(s.grouped for s in sources if s is not None))
 
 
 def _merged_eager(sources: list[QuerySource | None]) -> tuple[frozenset[tuple[str, ...]], bool]:
@@ -163,12 +169,20 @@ def _apply(base: QuerySource, method: str, call: cst.Call, ctx: Context) -> Quer
     if orm == "django" or not orm and method in kb.DJANGO_QUERYSET_BUILDERS:
         if method in kb.DJANGO_NON_MODEL_ROWS:
             return replace(base, stage=VALUES)
+        if method == "annotate" and base.stage == VALUES:
+            return replace(base, grouped=True)  # ``values("day").annotate(n=Count("id"))``
+        if method == "filter" and _django_bounding_filter(call):
+            return replace(base, bounded=True)
         if method in kb.DJANGO_QUERYSET_BUILDERS and method != "raw":
             return base
         return None
     # SQLAlchemy
     if method in ("limit", "slice"):
         return replace(base, sliced=True)
+    if method == "group_by":
+        return replace(base, grouped=True)
+    if method in ("where", "filter", "filter_by") and _sqlalchemy_bounding_filter(call, method):
+        return replace(base, bounded=True)
     if base.stage == RESULT and method == "scalars":
         return replace(base, stage=ROWS)
     if method == "all" and base.stage == QUERY:
@@ -176,6 +190,31 @@ def _apply(base: QuerySource, method: str, call: cst.Call, ctx: Context) -> Quer
     if method in kb.SQLALCHEMY_QUERY_BUILDERS and base.stage in (STATEMENT, QUERY, RESULT, ROWS, ""):
         return base
     return None
+
+
+def _django_bounding_filter(call: cst.Call) -> bool:
+    """``filter(created__gte=...)``, ``filter(pk__in=ids)``, ``filter(pk=...)``, also inside ``Q(...)``."""
+    for sub in iter_every_node(call):
+        if isinstance(sub, cst.Arg) and sub.keyword is not None:
+            name = sub.keyword.value
+            if name in kb.KEY_LOOKUPS or name.rpartition("__")[2] in kb.BOUNDING_LOOKUPS:
+                return True
+    return False
+
+
+def _sqlalchemy_bounding_filter(call: cst.Call, method: str) -> bool:
+    """``where(Book.year > x)``, ``Book.id.in_(ids)``, ``.between(a, b)``, ``filter_by(id=...)``."""
+    if method == "filter_by":
+        return any(arg.keyword is not None and arg.keyword.value in kb.KEY_LOOKUPS for arg in call.args)
+    for sub in iter_every_node(call):
+        if isinstance(sub, cst.Comparison) and any(
+                isinstance(target.operator, (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual))
+                for target in sub.comparisons):
+            return True
+        if isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute) \
+                and sub.func.attr.value in ("in_", "between"):
+            return True
+    return False
 
 
 def _first_argument(call: cst.Call) -> cst.BaseExpression:

@@ -38,7 +38,11 @@ class SchemaCheck:
     ``relationship`` with ``lazy="select"``) or "manager" (a Django related manager, a
     ``lazy="dynamic"`` relationship); ``querying_member``: ``columns[0]`` is a ``value``
     ("property" | "method") of the model whose body runs a query, itself or through a
-    relation not in ``covered`` (the relations the rows were loaded with).
+    relation not in ``covered`` (the relations the rows were loaded with); ``model``: a
+    model of that name is defined.
+
+    Settings: ``unset_setting``: the project defines the settings dict ``table``
+    (``REST_FRAMEWORK``) and none of ``columns`` is among its keys.
     """
 
     kind: str
@@ -143,6 +147,9 @@ class Schema:
         # accessors a model gains from relations declared on others (Django reverse
         # accessors, SQLAlchemy backrefs), by the model's name and ORM
         self.reverse_relations: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        # framework settings the project's settings modules define (``REST_FRAMEWORK``): the
+        # keys each one sets ("*" when the code changes it in ways not read)
+        self.settings: dict[str, set[str]] = {}
 
     @classmethod
     def from_records(cls, records: Iterable[dict[str, Any]]) -> Schema:
@@ -162,6 +169,8 @@ class Schema:
         key = table_key(record.get("table", ""))
         if op == "model":
             self._add_model(key, record)
+        elif op == "setting":
+            self.settings.setdefault(str(record["table"]), set()).update(map(str, record["keys"]))
         elif op == "table":
             table = Table(key)
             for name, declared, family in record["columns"]:
@@ -214,6 +223,11 @@ class Schema:
             return self._lazy_relation(check)
         if check.kind == "querying_member":
             return self._querying_member(check)
+        if check.kind == "model":  # a model of that name is defined in the project
+            return "" if self._definitions(check.table, check.origin) else None
+        if check.kind == "unset_setting":  # the project's settings are read and do not set it
+            keys = self.settings.get(check.table)
+            return "" if keys is not None and "*" not in keys and not keys & set(check.columns) else None
         table = self.tables.get(table_key(check.table))
         if check.kind == "no_expression_index":
             if table is None:

@@ -39,6 +39,11 @@ class SummaryBuilder:
     def leave_function(self) -> None:
         self._functions.pop()
 
+    @property
+    def current_entry(self) -> str | None:
+        """The entry kind ("handler", "task", "cli") of the function being walked, if any."""
+        return self._functions[-1].entry if self._functions else None
+
     def enter_class(self, node: cst.ClassDef, ctx: Context) -> None:
         bases = [dotted_name(arg.value) or "" for arg in node.bases]
         self._view_classes.append(any(b.endswith(VIEW_BASE_SUFFIXES) for b in bases))

@@ -22,6 +22,7 @@ CATALOG: dict[str, str] = {
     "PFL201": "perflint.rules.db.n_plus_one:NPlusOne",
     "PFL202": "perflint.rules.db.lazy_load_in_loop:LazyLoadInLoop",
     "PFL203": "perflint.rules.db.write_in_loop:WriteInLoop",
+    "PFL204": "perflint.rules.db.unpaginated_fetch:UnpaginatedFetch",
     "PFL205": "perflint.rules.db.connection_per_call:ConnectionPerCall",
     "PFL206": "perflint.rules.db.redis_keys:RedisKeys",
     "PFL207": "perflint.rules.db.queryset_len:QuerysetLen",
