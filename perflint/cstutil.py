@@ -140,6 +140,10 @@ def names_read(node: cst.CSTNode) -> set[str]:
     found: set[str] = set()
     if isinstance(node, cst.Name):
         found.add(node.value)
+    elif isinstance(node, cst.Attribute):
+        # ``a.b`` itself: ``b`` is not a variable read (as below it).
+        _collect_names_expr(node.value, found)
+        return found
     _collect_names(node, found)
     return found
 
