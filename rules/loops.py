@@ -5,7 +5,14 @@ from __future__ import annotations
 import libcst as cst
 
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import assigned_names, is_small_literal_collection, loop_exits_early, single_binding, unwrap_iterable
+from perflint.cstutil import (
+    assigned_names,
+    is_small_literal_collection,
+    iter_children,
+    loop_exits_early,
+    single_binding,
+    unwrap_iterable,
+)
 from perflint import knowledge as kb
 from perflint.knowledge import Knowledge
 
@@ -34,6 +41,64 @@ def multiplying_loop(ctx: Context, knowledge: Knowledge, *, allow_while: bool,
             return None
         return loop
     return None
+
+
+def input_sized_loop(ctx: Context, *, allow_while: bool) -> LoopFrame | None:
+    """The innermost enclosing loop (in this function) whose number of passes grows with
+    the input, or None: the loops the algorithmic rules (PFL402-PFL407) multiply by.
+
+    Same bounds as ``multiplying_loop``: loops over a small literal (or ``range(<small>)``,
+    also through a name bound once to one) and test-case loops do not count, nor do
+    ``while`` loops counting a number against a literal (``while n > 0``). Unlike it, a
+    loop that may stop early on a hit (``return`` / ``break`` inside an ``if``) still counts:
+    a first-hit exit caps the number of queries when the hit comes, but a scan that misses
+    runs every pass. Only a body that always leaves on its first pass is not a loop."""
+    limit = ctx.config.small_literal_max
+    for loop in reversed(ctx.loops):
+        if loop.kind == "while" and (not allow_while or _counter_test(loop.node)):
+            continue
+        if loop.iterable is not None and is_bounded_iterable(loop.iterable, ctx, limit):
+            continue
+        if _is_test_case_loop(loop):
+            continue
+        if isinstance(loop.node, (cst.For, cst.While)) and _always_leaves(loop.node.body):
+            continue
+        return loop
+    return None
+
+
+def _counter_test(node: cst.CSTNode) -> bool:
+    """``while n > 0`` / ``while i != 0``: a number counted against a literal (digits of
+    an int, a countdown), with no visible link to the size of any collection."""
+    if not isinstance(node, cst.While) or not isinstance(node.test, cst.Comparison):
+        return False
+    test = node.test
+    sides = [test.left, *(target.comparator for target in test.comparisons)]
+    return len(sides) == 2 and any(isinstance(side, (cst.Integer, cst.Float)) for side in sides) \
+        and all(isinstance(side, (cst.Name, cst.Integer, cst.Float)) for side in sides)
+
+
+def _always_leaves(body: cst.BaseSuite) -> bool:
+    """A ``return`` / ``break`` / ``raise`` among the body's own statements (not inside an
+    ``if``), with no ``continue`` that could skip it: the body runs once."""
+    statements = body.body if isinstance(body, cst.IndentedBlock) else (body,)
+    leaves = False
+    for statement in statements:
+        small = statement.body if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) else ()
+        if any(isinstance(s, (cst.Return, cst.Break, cst.Raise)) for s in small):
+            leaves = True
+            break
+    if not leaves:
+        return False
+    stack = list(iter_children(body))
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Continue):
+            return False
+        if isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.For, cst.While)):
+            continue  # a continue in a nested loop belongs to that loop
+        stack.extend(iter_children(current))
+    return True
 
 
 def is_bounded_iterable(node: cst.BaseExpression, ctx: Context, limit: int) -> bool:
@@ -109,6 +174,8 @@ def describe_loop(loop: LoopFrame, ctx: Context) -> str:
     node = loop.node
     if isinstance(node, (cst.For, cst.CompFor)):
         text = f"for {ctx.module.code_for_node(node.target)} in {ctx.module.code_for_node(node.iter)}"
+    elif isinstance(node, cst.While):
+        text = f"while {ctx.module.code_for_node(node.test)}"
     else:
         text = "while loop"
     text = " ".join(text.split())

@@ -1,0 +1,625 @@
+"""What a name holds, as far as the file shows: a list, a set, a str... (PFL402-PFL407).
+
+The algorithmic rules are only right about the object they judge: ``x in seen`` is a scan
+for a list and a hash lookup for a set; ``s += t`` copies for bytes and adds for an int.
+So they ask here, and an answer is given only from what the code shows: the values a
+name is assigned (``ctx`` records them in order), the annotation of a parameter or a
+variable, and how the scope grows it (``seen.append(x)``). Anything else (attributes,
+unannotated parameters, names bound by ``for``/``with``/unpacking, a mix of kinds) is
+``unknown``, and unknown keeps the rules quiet.
+
+Loop questions live here too: whether a loop's body rebinds a name (``seen = []`` inside
+the loop starts a new list per pass: nothing accumulates across passes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from perflint import knowledge as kb
+from perflint.context import Context, Frame, LoopFrame
+from perflint.cstutil import (
+    dotted_name,
+    iter_subtree,
+    names_read,
+    target_names,
+)
+from perflint.rules.loops import is_bounded_iterable
+
+UNKNOWN_KIND = "unknown"
+# How far ``a = b`` / ``c = a + b`` are followed to other names.
+_MAX_DEPTH = 3
+_STRING_NODES = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+_COMPREHENSION_KINDS: dict[type, str] = {cst.ListComp: "list", cst.SetComp: "set",
+                                         cst.DictComp: "dict"}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The kind of object a name or expression holds.
+
+    ``grows``: its size follows the input (a list built from data or appended to), as
+    opposed to a literal of a few items. ``how``: the evidence, quoted in messages.
+    ``weak``: the evidence says "list" but not "large" (``line.split(",")``)."""
+
+    kind: str
+    grows: bool = False
+    how: str = ""
+    weak: bool = False
+
+    @property
+    def known(self) -> bool:
+        return self.kind != UNKNOWN_KIND
+
+
+UNKNOWN = Shape(UNKNOWN_KIND)
+
+
+@dataclass
+class ScopeFacts:
+    """What one scope (function, lambda, class body or module) does with its names,
+    outside nested functions and classes."""
+
+    bound: set[str] = field(default_factory=set)  # bound here at all: local to the scope
+    opaque: set[str] = field(default_factory=set)  # bound by for/with/unpacking/import/...
+    grown: set[str] = field(default_factory=set)  # items added in place (append, +=, x = x + y)
+    declared: dict[str, cst.Annotation] = field(default_factory=dict)  # ``x: list[int] = ...``
+    outer: set[str] = field(default_factory=set)  # ``global x`` / ``nonlocal x``
+    params: dict[str, cst.Param] = field(default_factory=dict)
+
+
+# -- names ----------------------------------------------------------------------------
+def shape_of_name(name: str, ctx: Context, loop: LoopFrame | None = None, _depth: int = 0) -> Shape:
+    """What ``name`` holds where the traversal is, or UNKNOWN.
+
+    ``loop``: the loop the question is asked for; assignments further down its body run
+    before the next pass, so they count too (``seen = set(seen)`` at the end of the body)."""
+    if not has_evidence(name, ctx):
+        return UNKNOWN
+    found = _scope_of(name, ctx)
+    if found is None:
+        return UNKNOWN
+    frame, facts = found
+    if name in facts.opaque:
+        return UNKNOWN
+    values = list(frame.assignments.get(name, ()))
+    if loop is not None and loop.body is not None:
+        seen = {id(v) for v in values}
+        values += [v for v in loop_assignments(loop, ctx).get(name, ()) if id(v) not in seen]
+    evidence: list[Shape] = []
+    param = facts.params.get(name)
+    if param is not None and not _rebound_on_entry(frame, values):
+        if param.annotation is None:
+            return UNKNOWN  # whatever the caller passes
+        # A parameter holds what callers pass: data, not a literal of a few items.
+        evidence.append(annotation_shape(param.annotation, ctx, f"parameter `{name}` is annotated ",
+                                         grows=True))
+    shapes = [s for s in (value_shape(v, ctx, name, _depth) for v in values) if s is not None]
+    declared = facts.declared.get(name)
+    if declared is not None:
+        kind = annotation_shape(declared, ctx, f"`{name}` is declared ", grows=False)
+        if not kind.known:
+            return UNKNOWN
+        evidence.append(kind)
+        # ``rows: list[Row] = fetch()``: the declaration says what the call returns.
+        shapes = [s if s.known else Shape(kind.kind, True, kind.how) for s in shapes]
+    shape = _join(evidence + shapes)
+    if shape.kind == "list" and not shape.grows and name in facts.grown:
+        literal = next((v for v in values if isinstance(v, cst.List)), None)
+        how = f"`{name} = {code_for(literal, ctx, 30)}`, then added to" if literal is not None else shape.how
+        shape = Shape("list", True, how)
+    return shape
+
+
+def has_evidence(name: str, ctx: Context) -> bool:
+    """Cheap gate before any scope is scanned: a shape needs an assignment seen so far or
+    an annotated parameter (most names in loops are loop targets and parameters)."""
+    for frame in ctx.frames:
+        if name in frame.assignments:
+            return True
+        node = frame.node
+        if isinstance(node, cst.FunctionDef):
+            params = node.params
+            for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+                if param.name.value == name and param.annotation is not None:
+                    return True
+    return False
+
+
+def _rebound_on_entry(frame: Frame, values: list[cst.BaseExpression]) -> bool:
+    """A parameter assigned again by a statement of the function's own body
+    (``items = list(items)`` at the top): from there on, that value is what it holds."""
+    node = frame.node
+    if not isinstance(node, cst.FunctionDef) or not isinstance(node.body, cst.IndentedBlock):
+        return False
+    wanted = {id(v) for v in values}
+    for statement in node.body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, (cst.Assign, cst.AnnAssign)) and id(small.value) in wanted:
+                    return True
+    return False
+
+
+def annotation_shape(annotation: cst.Annotation, ctx: Context, prefix: str, *, grows: bool) -> Shape:
+    """``list[str]`` / ``List[str]`` / ``Optional[list[str]]`` / ``list[str] | None``."""
+    node = annotation.annotation
+    kind = _annotation_kind(node)
+    if kind is None:
+        return UNKNOWN
+    return Shape(kind, grows, f"{prefix}`{_code(node, ctx)}`")
+
+
+def _annotation_kind(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+        left, right = _annotation_kind(node.left), _annotation_kind(node.right)
+        if _is_none(node.right):
+            return left
+        if _is_none(node.left):
+            return right
+        return left if left == right else None
+    if isinstance(node, cst.Subscript):
+        base = dotted_name(node.value)
+        if base is not None and base.rpartition(".")[2] == "Optional" and len(node.slice) == 1:
+            element = node.slice[0].slice
+            return _annotation_kind(element.value) if isinstance(element, cst.Index) else None
+        node = node.value
+    if isinstance(node, cst.SimpleString):  # "list[Item]" (a forward reference)
+        try:
+            return _annotation_kind(cst.parse_expression(node.evaluated_value))  # type: ignore[arg-type]
+        except (cst.ParserSyntaxError, TypeError):
+            return None
+    dotted = dotted_name(node)
+    if dotted is None:
+        return None
+    return kb.ANNOTATION_SHAPES.get(dotted.rpartition(".")[2])
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _scope_of(name: str, ctx: Context) -> tuple[Frame, ScopeFacts] | None:
+    """The frame whose variable ``name`` is where the traversal is: the current scope,
+    enclosing functions (closures), then the module. Class bodies do not enclose the
+    functions written in them. None for builtins, undefined names and ``global`` /
+    ``nonlocal`` names (assigned from elsewhere too)."""
+    frames = ctx.frames
+    innermost = len(frames) - 1
+    for index in range(innermost, -1, -1):
+        frame = frames[index]
+        if frame.kind == "class" and index != innermost:
+            continue
+        facts = scope_facts(frame, ctx)
+        if name in facts.outer:
+            return None
+        if name in facts.bound:
+            return frame, facts
+    return None
+
+
+def scope_facts(frame: Frame, ctx: Context) -> ScopeFacts:
+    key = ("algo-scope", id(frame.node))
+    facts = ctx.memo.get(key)
+    if facts is None:
+        facts = _collect_scope(frame.node)
+        ctx.memo[key] = facts
+    return facts
+
+
+def _collect_scope(node: cst.CSTNode) -> ScopeFacts:
+    facts = ScopeFacts()
+    if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+        params = node.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            facts.params[param.name.value] = param
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                facts.opaque.add(star.name.value)
+        facts.bound |= set(facts.params) | facts.opaque
+        body: cst.CSTNode = node.body
+    else:
+        body = node
+    for sub in iter_subtree(body):
+        if type(sub) in _BINDING_NODES:
+            _note_binding(sub, facts)
+    return facts
+
+
+# The node types ``_note_binding`` reads: an exact-type set test is far cheaper than its
+# chain of isinstance() checks against LibCST's classes on every node of a scope.
+_BINDING_NODES: frozenset[type] = frozenset({
+    cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Call, cst.For, cst.WithItem, cst.NamedExpr,
+    cst.ExceptHandler, cst.Global, cst.Nonlocal, cst.Import, cst.ImportFrom, cst.FunctionDef,
+    cst.ClassDef, cst.Del,
+})
+
+
+def _note_binding(sub: cst.CSTNode, facts: ScopeFacts) -> None:  # noqa: C901 - one case per node type
+    if isinstance(sub, cst.Assign):
+        for target in sub.targets:
+            _bind(target.target, facts, plain=isinstance(target.target, cst.Name)
+                  and len(sub.targets) == 1)
+            if isinstance(target.target, cst.Name) and _extends_itself(target.target.value, sub.value):
+                facts.grown.add(target.target.value)
+    elif isinstance(sub, cst.AnnAssign):
+        _bind(sub.target, facts, plain=isinstance(sub.target, cst.Name))
+        if isinstance(sub.target, cst.Name):
+            facts.declared[sub.target.value] = sub.annotation
+    elif isinstance(sub, cst.AugAssign):
+        _bind(sub.target, facts, plain=True)
+        if isinstance(sub.target, cst.Name) and isinstance(sub.operator, cst.AddAssign):
+            facts.grown.add(sub.target.value)
+    elif isinstance(sub, cst.Call):
+        func = sub.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
+                and func.attr.value in kb.GROWING_METHODS:
+            facts.grown.add(func.value.value)
+    elif isinstance(sub, cst.For):
+        _bind(sub.target, facts, plain=False)
+    elif isinstance(sub, cst.WithItem) and sub.asname is not None:
+        _bind(sub.asname.name, facts, plain=False)
+    elif isinstance(sub, cst.NamedExpr):
+        _bind(sub.target, facts, plain=False)
+    elif isinstance(sub, cst.ExceptHandler) and sub.name is not None:
+        _bind(sub.name.name, facts, plain=False)
+    elif isinstance(sub, (cst.Global, cst.Nonlocal)):
+        facts.outer |= {n.name.value for n in sub.names}
+    elif isinstance(sub, (cst.Import, cst.ImportFrom)) and not isinstance(sub.names, cst.ImportStar):
+        for alias in sub.names:
+            bound = alias.asname.name if alias.asname is not None else alias.name
+            root = (dotted_name(bound) or "").split(".")[0]  # type: ignore[arg-type]
+            if root:
+                facts.bound.add(root)
+                facts.opaque.add(root)
+    elif isinstance(sub, (cst.FunctionDef, cst.ClassDef)):
+        facts.bound.add(sub.name.value)
+        facts.opaque.add(sub.name.value)
+    elif isinstance(sub, cst.Del):
+        _bind(sub.target, facts, plain=False)
+
+
+def _bind(target: cst.BaseExpression, facts: ScopeFacts, *, plain: bool) -> None:
+    names = target_names(target)
+    facts.bound |= names
+    if not plain:
+        facts.opaque |= names
+
+
+def _extends_itself(name: str, value: cst.BaseExpression) -> bool:
+    """``x = x + more`` / ``x = more + x`` / ``x = [*x, item]``."""
+    if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
+        operands = add_operands(value)
+        return any(isinstance(o, cst.Name) and o.value == name for o in (operands[0], operands[-1]))
+    if isinstance(value, cst.List):
+        return any(isinstance(e, cst.StarredElement) and isinstance(e.value, cst.Name)
+                   and e.value.value == name for e in value.elements)
+    return False
+
+
+# -- values ---------------------------------------------------------------------------
+def value_shape(node: cst.BaseExpression, ctx: Context, self_name: str | None = None,
+                _depth: int = 0) -> Shape | None:
+    """The shape of an assigned value; None when it says nothing new about the name it is
+    assigned to (``x = x + [y]`` keeps whatever ``x`` was)."""
+    limit = ctx.config.small_literal_max
+    if isinstance(node, (cst.List, cst.Tuple)):
+        starred = [e.value for e in node.elements if isinstance(e, cst.StarredElement)]
+        if self_name is not None and any(isinstance(v, cst.Name) and v.value == self_name for v in starred):
+            return None  # ``x = [*x, item]``
+        # A display holds the items written in it; it grows only by what the scope adds
+        # (``facts.grown``) or by what it unpacks (``[*rows]``).
+        grows = any(not is_bounded_iterable(v, ctx, limit) for v in starred)
+        kind = "list" if isinstance(node, cst.List) else "tuple"
+        return Shape(kind, grows, f"`{code_for(node, ctx, 30)}`")
+    if isinstance(node, (cst.Set, cst.Dict)):
+        return Shape("set" if isinstance(node, cst.Set) else "dict")
+    comprehension = _COMPREHENSION_KINDS.get(type(node))
+    if comprehension is not None:
+        return _comprehension_shape(node, comprehension, ctx)  # type: ignore[arg-type]
+    if isinstance(node, _STRING_NODES):
+        return Shape(_string_kind(node), True, f"`{_code(node, ctx)[:30]}`")
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return Shape("number")
+    if isinstance(node, cst.Name):
+        if node.value == self_name:
+            return None
+        if node.value in ("True", "False"):
+            return Shape("number")
+        if _depth >= _MAX_DEPTH:
+            return UNKNOWN
+        return shape_of_name(node.value, ctx, None, _depth + 1)
+    if isinstance(node, cst.BinaryOperation):
+        return _operation_shape(node, ctx, self_name, _depth)
+    if isinstance(node, cst.Call):
+        return call_shape(node, ctx)
+    return UNKNOWN
+
+
+def _comprehension_shape(node: cst.ListComp | cst.SetComp | cst.DictComp, kind: str,
+                         ctx: Context) -> Shape:
+    limit = ctx.config.small_literal_max
+    comp: cst.CompFor | None = node.for_in
+    grows = False
+    while comp is not None:
+        if not is_bounded_iterable(comp.iter, ctx, limit):
+            grows = True
+        comp = comp.inner_for_in
+    return Shape(kind, grows, "built by a comprehension")
+
+
+def _string_kind(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.ConcatenatedString):
+        return _string_kind(node.left)
+    if isinstance(node, cst.SimpleString):
+        return "bytes" if "b" in node.prefix.lower() else "str"
+    return "str"  # f-strings: there are no bytes f-strings
+
+
+def _operation_shape(node: cst.BinaryOperation, ctx: Context, self_name: str | None,
+                     depth: int) -> Shape | None:
+    if isinstance(node.operator, cst.Modulo) and isinstance(node.left, _STRING_NODES):
+        return Shape(_string_kind(node.left), True, f"`{_code(node.left, ctx)[:30]}`")
+    if not isinstance(node.operator, cst.Add):
+        if isinstance(node.operator, (cst.Subtract, cst.Multiply, cst.Divide, cst.FloorDivide)):
+            sides = [value_shape(node.left, ctx, None, depth), value_shape(node.right, ctx, None, depth)]
+            if all(s is not None and s.kind == "number" for s in sides):
+                return Shape("number")
+        return UNKNOWN
+    operands = [o for o in add_operands(node)
+                if not (isinstance(o, cst.Name) and o.value == self_name)]
+    shapes = [value_shape(o, ctx, self_name, depth) for o in operands]
+    known = [s for s in shapes if s is not None and s.known]
+    if not known:
+        return None if len(operands) < len(add_operands(node)) else UNKNOWN
+    kinds = {s.kind for s in known}
+    if len(kinds) != 1:
+        return UNKNOWN
+    # ``a + b`` of one kind is that kind (str + str, list + list); it grows when a part does.
+    return Shape(kinds.pop(), any(s.grows for s in known), known[0].how, all(s.weak for s in known))
+
+
+def call_shape(call: cst.Call, ctx: Context) -> Shape:
+    """What a call returns: builtins that are not rebound, imported functions by their
+    qualified name (``collections.deque``), and methods whose result is the same on
+    every receiver (``.split()``, ``.keys()``)."""
+    limit = ctx.config.small_literal_max
+    func = call.func
+    callee = None
+    if isinstance(func, cst.Name) and func.value in kb.CONSTRUCTOR_SHAPES:
+        callee = builtin_name(func, ctx)
+    callee = callee or ctx.qualified_name(func)
+    if callee is not None:
+        kind = kb.CONSTRUCTOR_SHAPES.get(callee)
+        if kind is None:
+            return UNKNOWN
+        grows = kind in ("list", "tuple", "str", "bytes", "bytearray", "deque")
+        if callee in kb.COPYING_CONSTRUCTORS:
+            grows = bool(call.args) and not is_bounded_iterable(call.args[0].value, ctx, limit)
+        return Shape(kind, grows, f"built by `{_code(func, ctx)}(...)`")
+    if not isinstance(func, cst.Attribute):
+        return UNKNOWN
+    method = func.attr.value
+    if isinstance(func.value, _STRING_NODES):
+        if method in kb.STR_RESULT_METHODS:
+            return Shape(_string_kind(func.value), True, f"`{_code(func.value, ctx)[:20]}.{method}(...)`")
+        if method in kb.LIST_RESULT_METHODS:
+            return Shape("list", False, "a split literal")
+        return UNKNOWN
+    if method in kb.LIST_RESULT_METHODS and _receiver_is_local(func.value, ctx):
+        # ``line.split(",")``: as many items as the text has fields, often a few.
+        return Shape("list", True, f"built by `.{method}()`", weak=method in ("split", "rsplit"))
+    if method in kb.DICT_VIEW_METHODS and not call.args:
+        return Shape("view")
+    return UNKNOWN
+
+
+def _receiver_is_local(node: cst.BaseExpression, ctx: Context) -> bool:
+    """Not a module: ``os.path.split`` returns a pair, ``re.split`` a list (those are
+    looked up by qualified name instead)."""
+    return ctx.qualified_name(node) is None
+
+
+def builtin_name(func: cst.BaseExpression, ctx: Context) -> str | None:
+    """``sorted`` for a call of the builtin ``sorted``; None when the name is rebound in
+    the file (assigned, imported, a parameter) or is not a bare name."""
+    if not isinstance(func, cst.Name):
+        return None
+    return func.value if is_builtin(func, func.value, ctx) else None
+
+
+def is_builtin(func: cst.BaseExpression, name: str, ctx: Context) -> bool:
+    """``func`` is the bare name ``name`` and means the builtin: not imported, assigned
+    or a parameter anywhere on the way out. Cheap when it is not that name at all."""
+    if not isinstance(func, cst.Name) or func.value != name:
+        return False
+    if name in ctx.summary.summary.imports:
+        return False
+    for frame in ctx.frames:
+        if frame.kind == "class":
+            continue
+        if name in scope_facts(frame, ctx).bound:
+            return False
+    return True
+
+
+# -- loops ----------------------------------------------------------------------------
+def loop_assignments(loop: LoopFrame, ctx: Context) -> dict[str, list[cst.BaseExpression]]:
+    """Values assigned to plain names anywhere in the loop's body (each pass runs them)."""
+    body = loop.body
+    if body is None or isinstance(loop.node, cst.CompFor):
+        return {}
+    key = ("algo-loop-assign", id(body))
+    found = ctx.memo.get(key)
+    if found is None:
+        found = {}
+        for sub in iter_subtree(body):
+            if isinstance(sub, cst.Assign) and len(sub.targets) == 1 \
+                    and isinstance(sub.targets[0].target, cst.Name):
+                found.setdefault(sub.targets[0].target.value, []).append(sub.value)
+            elif isinstance(sub, cst.AnnAssign) and isinstance(sub.target, cst.Name) and sub.value is not None:
+                found.setdefault(sub.target.value, []).append(sub.value)
+        ctx.memo[key] = found
+    return found
+
+
+def reset_in_loop(loop: LoopFrame, ctx: Context) -> set[str]:
+    """Names the loop starts afresh on a pass: its targets, and names its body binds to
+    a value that is not built from the name itself (``seen = []`` is a reset, ``s = s +
+    t`` and ``s += t`` are not). ``del x`` counts too."""
+    key = ("algo-loop-reset", id(loop.node))
+    found = ctx.memo.get(key)
+    if found is None:
+        found = set(loop.targets)
+        body = loop.body
+        if body is not None and not isinstance(loop.node, cst.CompFor):
+            for sub in iter_subtree(body):
+                found |= _resets(sub)
+        ctx.memo[key] = found
+    return found
+
+
+def _resets(sub: cst.CSTNode) -> set[str]:
+    if isinstance(sub, cst.Assign):
+        names: set[str] = set()
+        for target in sub.targets:
+            bound = target_names(target.target)
+            if isinstance(target.target, cst.Name) and target.target.value in names_read(sub.value):
+                continue  # built from itself: still the same accumulation
+            names |= bound
+        return names
+    if isinstance(sub, cst.AnnAssign) and sub.value is not None:
+        bound = target_names(sub.target)
+        return bound - names_read(sub.value)
+    if isinstance(sub, cst.For):
+        return target_names(sub.target)
+    if isinstance(sub, cst.WithItem) and sub.asname is not None:
+        return target_names(sub.asname.name)
+    if isinstance(sub, cst.NamedExpr):
+        return target_names(sub.target) - names_read(sub.value)
+    if isinstance(sub, cst.Del):
+        return target_names(sub.target)
+    return set()
+
+
+def grown_in_loop(loop: LoopFrame, ctx: Context) -> set[str]:
+    """Names whose object the loop's body adds to or rewrites items of: ``x.append(...)``,
+    ``x += more``, ``x = x + more``, ``x[k] = v`` (not ``x.pop()``: taking items away
+    keeps a sorted list sorted and a list no longer)."""
+    key = ("algo-loop-grown", id(loop.node))
+    found = ctx.memo.get(key)
+    if found is None:
+        found = set()
+        if loop.body is not None and not isinstance(loop.node, cst.CompFor):
+            facts = ScopeFacts()
+            for sub in iter_subtree(loop.body):
+                if type(sub) in _BINDING_NODES:
+                    _note_binding(sub, facts)
+            found = facts.grown | _item_assigned(loop.body)
+        ctx.memo[key] = found
+    return found
+
+
+def _item_assigned(node: cst.CSTNode) -> set[str]:
+    """``x[k] = v`` / ``x[k] += v`` below ``node``."""
+    names: set[str] = set()
+    for sub in iter_subtree(node):
+        targets = ([t.target for t in sub.targets] if isinstance(sub, cst.Assign)
+                   else [sub.target] if isinstance(sub, cst.AugAssign) else [])
+        for target in targets:
+            if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+                names.add(target.value.value)
+    return names
+
+
+def reset_within(ctx: Context, loop: LoopFrame) -> set[str]:
+    """Names started afresh by ``loop`` or by a loop nested in it around the node being
+    visited."""
+    names: set[str] = set()
+    started = False
+    for frame in ctx.loops:
+        started = started or frame is loop
+        if started:
+            names |= reset_in_loop(frame, ctx)
+    return names
+
+
+# -- accumulation (PFL404, PFL407) -------------------------------------------------------
+@dataclass(frozen=True)
+class Accumulation:
+    """``name += more`` / ``name = name + more`` / ``name = more + name``."""
+
+    name: str
+    added: tuple[cst.BaseExpression, ...]
+    augmented: bool  # ``+=``
+    prepends: bool  # ``name = more + name``
+
+    @property
+    def in_place(self) -> bool:
+        """The forms CPython can extend a local str in place: ``s += t`` and ``s = s + t``
+        (``s = s + a + b`` copies ``s`` in ``s + a`` first; a prepend always copies)."""
+        return self.augmented or (not self.prepends and len(self.added) == 1)
+
+
+def accumulation(node: cst.AugAssign | cst.Assign) -> Accumulation | None:
+    if isinstance(node, cst.AugAssign):
+        if isinstance(node.operator, cst.AddAssign) and isinstance(node.target, cst.Name):
+            return Accumulation(node.target.value, (node.value,), True, False)
+        return None
+    if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+        return None
+    name = node.targets[0].target.value
+    value = node.value
+    if not (isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add)):
+        return None
+    operands = add_operands(value)
+    first, last = operands[0], operands[-1]
+    if isinstance(first, cst.Name) and first.value == name:
+        added, prepends = operands[1:], False
+    elif isinstance(last, cst.Name) and last.value == name:
+        added, prepends = operands[:-1], True
+    else:
+        return None
+    if any(name in names_read(o) for o in added):
+        return None  # ``s = s + s``: doubling, not accumulating
+    return Accumulation(name, tuple(added), False, prepends)
+
+
+def add_operands(node: cst.BinaryOperation) -> list[cst.BaseExpression]:
+    """``a + b + c`` -> [a, b, c] (left-associative chain, parentheses respected)."""
+    operands: list[cst.BaseExpression] = []
+    current: cst.BaseExpression = node
+    while isinstance(current, cst.BinaryOperation) and isinstance(current.operator, cst.Add) \
+            and not current.lpar:
+        operands.append(current.right)
+        current = current.left
+    operands.append(current)
+    operands.reverse()
+    return operands
+
+
+# -- helpers --------------------------------------------------------------------------
+def _join(shapes: list[Shape]) -> Shape:
+    """One kind for every piece of evidence, or UNKNOWN."""
+    if not shapes or any(not s.known for s in shapes):
+        return UNKNOWN
+    kinds = {s.kind for s in shapes}
+    if len(kinds) != 1:
+        return UNKNOWN
+    growing = [s for s in shapes if s.grows]
+    best = growing[0] if growing else shapes[0]
+    return Shape(best.kind, bool(growing), best.how, all(s.weak for s in growing) if growing else False)
+
+
+def _code(node: cst.CSTNode | None, ctx: Context) -> str:
+    if node is None:
+        return ""
+    return " ".join(ctx.module.code_for_node(node).split())
+
+
+def code_for(node: cst.CSTNode, ctx: Context, limit: int = 40) -> str:
+    """Source of ``node`` on one line, shortened for messages."""
+    text = _code(node, ctx)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
