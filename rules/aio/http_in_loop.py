@@ -7,7 +7,12 @@ import libcst as cst
 from perflint.clients import HttpRequest, http_request
 from perflint.context import Context
 from perflint.rulebase import Invalid, PythonRule, Valid
-from perflint.rules.aio.loop_order import depends_on_previous_iteration, paces_itself, times_itself
+from perflint.rules.aio.loop_order import (
+    depends_on_previous_iteration,
+    iterates_batches,
+    paces_itself,
+    times_itself,
+)
 from perflint.rules.loops import describe_loop, multiplying_loop
 
 
@@ -53,7 +58,8 @@ class HttpInLoop(PythonRule):
     The client must be visible in the code (an import, an assignment, `with ... as`,
     an annotation); extend the table with `http-clients = ["myapp.api.ApiClient"]`.
     Not reported: one request outside a loop, loops over small literals, loops that
-    stop at the first answer (retries, first-hit lookups), `while` loops (pagination
+    stop at the first answer (retries, first-hit lookups), loops over chunks or
+    batches (each pass already sends a batch), `while` loops (pagination
     that follows the previous response's cursor), `async for` streams, a request that
     reads what the previous pass produced (cursor, token), a crawl that paces itself
     (a sleep or a limiter in the loop), a loop that times each request (a latency
@@ -87,6 +93,8 @@ class HttpInLoop(PythonRule):
         Valid("import httpx\n\nasync def f(client: httpx.AsyncClient, pages):\n    cursor = None\n    for _ in range(pages):\n        resp = await client.get('/items', params={'cursor': cursor})\n        cursor = resp.json()['next']\n"),
         # retries and first-hit lookups stop at the first good answer
         Valid("import requests\n\ndef f(mirrors, path):\n    for m in mirrors:\n        resp = requests.get(m + path)\n        if resp.ok:\n            return resp\n"),
+        # one batch request per chunk: already the batched form
+        Valid("import requests\n\ndef f(ids, chunked):\n    for chunk in chunked(ids, 100):\n        requests.post('https://api/items:batch', json=chunk)\n"),
         # a small literal loop
         Valid("import requests\n\ndef f():\n    for env in ('staging', 'prod'):\n        requests.get(f'https://{env}.example.com/health')\n"),
         # a latency probe times each request: sequential on purpose
@@ -126,7 +134,9 @@ class HttpInLoop(PythonRule):
         loop = multiplying_loop(ctx, ctx.knowledge, allow_while=False, allow_async_for=False)
         if loop is None or loop.kind not in ("for", "comp"):
             return
-        if paces_itself(loop) or times_itself(loop, ctx) or depends_on_previous_iteration(node, loop, ctx):
+        if paces_itself(loop) or times_itself(loop, ctx) or iterates_batches(loop, ctx):
+            return
+        if depends_on_previous_iteration(node, loop, ctx):
             return
         awaited = isinstance(ctx.parents[-1], cst.Await) if ctx.parents else False
         what = " ".join(ctx.module.code_for_node(node.func).split())

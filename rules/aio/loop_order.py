@@ -58,3 +58,13 @@ def depends_on_previous_iteration(expr: cst.CSTNode, loop: LoopFrame, ctx: Conte
         mutated = mutated_names(loop.body) - set(loop.targets)
         ctx.memo[mutated_key] = mutated
     return bool(names_read(expr) & (rebound | mutated))
+
+
+def iterates_batches(loop: LoopFrame, ctx: Context) -> bool:
+    """``for chunk in chunked(ids, 100)`` / ``for batch in batches``: each pass already
+    sends a batch (the batched form of per-item requests)."""
+    if not isinstance(loop.node, (cst.For, cst.CompFor)):
+        return False
+    text = f"{ctx.module.code_for_node(loop.node.target)} {ctx.module.code_for_node(loop.node.iter)}"
+    lowered = text.lower()
+    return any(word in lowered for word in kb.BATCH_LOOP_WORDS)
