@@ -31,6 +31,12 @@ CATALOG: dict[str, str] = {
     "PFL303": "perflint.rules.aio.blocking_in_async:BlockingInAsync",
     "PFL304": "perflint.rules.aio.http_in_loop:HttpInLoop",
     "PFL401": "perflint.rules.algo.quadratic_loop:QuadraticLoop",
+    "PFL402": "perflint.rules.algo.list_membership:ListMembershipInLoop",
+    "PFL403": "perflint.rules.algo.list_front_ops:ListFrontOps",
+    "PFL404": "perflint.rules.algo.str_concat:StrConcatInLoop",
+    "PFL405": "perflint.rules.algo.list_scan:ListScanInLoop",
+    "PFL406": "perflint.rules.algo.sort_in_loop:SortInLoop",
+    "PFL407": "perflint.rules.algo.quadratic_sum:QuadraticSum",
     "PFL901": "perflint.rules.tool.parse_error:ParseError",
     "PFL902": "perflint.rules.tool.sql_unparsed:SqlUnparsed",
 }
