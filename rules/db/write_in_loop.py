@@ -99,6 +99,8 @@ class WriteInLoop(PythonRule):
         Valid("def f(paths):\n    for p in paths:\n        image = Image.open(p)\n        image.save(p + '.png')\n"),
         Valid("def f(request, files):\n    for upload in files:\n        upload.save()\n"),
         Valid("from shop.models import Order\n\ndef f(orders):\n    for o in orders:\n        o.save()\n"),
+        # the loop item rebound to something else before the save
+        Valid("from shop.models import Product\n\ndef f():\n    for p in Product.objects.all():\n        p = render_thumbnail(p)\n        p.save('thumb.png')\n"),
         # values() rows are dicts, not model objects
         Valid("from shop.models import Order\n\ndef f():\n    for row in Order.objects.values('id'):\n        row.save()\n"),
         # a dict's or a set's add/remove; a related manager add outside any loop
@@ -268,17 +270,16 @@ def _instance_source(name: str, loop: LoopFrame, ctx: Context) -> cst.BaseExpres
     """What shows ``name`` to be a model object written per iteration: the iterable of the
     loop it is the item of, or its assignment inside the loop body. None otherwise (a
     form, an image, an object fetched once before the loop)."""
+    body = loop.body
+    values = ev.assigned_in(body, name, ctx) if body is not None and not isinstance(loop.node, cst.CompFor) else []
+    if values:
+        # rebound in the loop: the new value decides (``img = Image.open(p)`` is no model)
+        return values[-1] if all(ev.is_instance_expression(v, ctx) for v in values) else None
     for frame in reversed(ctx.loops):
         if name in frame.targets and ev.loop_yields_instances(frame, name, ctx):
             node = frame.node
             assert isinstance(node, (cst.For, cst.CompFor))
             return node.iter
-    body = loop.body
-    if body is None or isinstance(loop.node, cst.CompFor):
-        return None
-    values = ev.assigned_in(body, name, ctx)
-    if values and all(ev.is_instance_expression(v, ctx) for v in values):
-        return values[-1]
     return None
 
 
