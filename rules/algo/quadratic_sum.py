@@ -105,7 +105,10 @@ class QuadraticSum(PythonRule):
         if start is None or is_bounded_iterable(node.args[0].value, ctx, ctx.config.small_literal_max):
             return
         kind = "list" if isinstance(start, cst.List) else "tuple"
-        what = code_for(node.args[0].value, ctx)
+        iterable = node.args[0].value
+        if isinstance(iterable, cst.GeneratorExp):
+            iterable = iterable.with_changes(lpar=[], rpar=[])  # it becomes the only argument
+        what = code_for(iterable, ctx, 60)
         fix = (f"`list(itertools.chain.from_iterable({what}))`" if kind == "list"
                else f"`tuple(itertools.chain.from_iterable({what}))`")
         ctx.report(self, node,

@@ -330,7 +330,10 @@ def value_shape(node: cst.BaseExpression, ctx: Context, self_name: str | None = 
             return Shape("number")
         if _depth >= _MAX_DEPTH:
             return UNKNOWN
-        return shape_of_name(node.value, ctx, None, _depth + 1)
+        shape = shape_of_name(node.value, ctx, None, _depth + 1)
+        if not shape.known or not shape.how:
+            return shape
+        return Shape(shape.kind, shape.grows, f"via `{node.value}`, {shape.how}", shape.weak)
     if isinstance(node, cst.BinaryOperation):
         return _operation_shape(node, ctx, self_name, _depth)
     if isinstance(node, cst.Call):
