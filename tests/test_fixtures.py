@@ -12,7 +12,7 @@ from perflint.runner import RunOptions, run
 from tests.conftest import FIXTURES
 from tests.markers import expected_findings
 
-PROJECTS = ("guide", "shop", "schema", "callgraph")
+PROJECTS = ("guide", "shop", "schema", "callgraph", "orm_django", "orm_sqlalchemy")
 
 
 def _files(project: str) -> list[Path]:

@@ -218,3 +218,22 @@ def test_query_methods_configuration() -> None:
     assert [f.line for f in lint_source(source, codes={"PFL201"})] == []
     assert [f.line for f in lint_source(source, codes={"PFL201"}, config=config)] == [3, 4]
     assert config.analysis_key() != Config().analysis_key()
+
+
+@pytest.mark.parametrize(("project", "uses"), [("orm_django", ("library/views.py", "library/api.py")),
+                                               ("orm_sqlalchemy", ("shop/views.py", "shop/reports.py"))])
+def test_fixture_projects_need_their_models(project: str, uses: tuple[str, ...]) -> None:
+    """The relation findings of the fixture projects come from models.py, another file:
+    linted without it, the files that use the models report none of them."""
+    from perflint.runner import RunOptions, run
+    from tests.conftest import FIXTURES
+
+    def codes(*paths: Path) -> set[tuple[str, int, str]]:
+        result = run(Config(select=("PFL201", "PFL202")), RunOptions(paths=paths, jobs=1, use_cache=False,
+                                                                     cwd=FIXTURES))
+        return {(f.path, f.line, f.code) for f in result.findings}
+
+    whole = codes(FIXTURES / project)
+    alone = codes(*(FIXTURES / project / use for use in uses))
+    assert whole and {path for path, _, _ in whole} <= {f"{project}/{use}" for use in uses}
+    assert alone == set()

@@ -247,7 +247,7 @@ class NPlusOne(PythonRule):
                 return  # a call a prefetch serves is PFL202's
             path = (*access.reads, access.manager)
             check = SchemaCheck("lazy_relation", source.model, path, "manager", source.origin)
-            ctx.report(self, call, _manager_message(access, path, source, shown),
+            ctx.report(self, call, _manager_message(_chain_text(call), path, source, shown),
                        schema_check=check.to_json(), lines_of=lines_of)
             return
         if access.reads:
@@ -319,8 +319,16 @@ def _evaluated(call: cst.Call, access: Access, ctx: Context) -> bool:
         and isinstance(grand.func, cst.Name) and grand.func.value in kb.EVALUATING_FUNCTIONS
 
 
-def _manager_message(access: Access, path: tuple[str, ...], source: QuerySource, loop: str) -> str:
-    shown = f"{access.root}.{'.'.join(path)}.{'(...).'.join(access.methods)}(...)"
+def _chain_text(node: cst.BaseExpression) -> str:
+    """``b.tags.filter(...).first()``: the chain as written, arguments elided."""
+    if isinstance(node, cst.Call):
+        return f"{_chain_text(node.func)}({'...' if node.args else ''})"
+    if isinstance(node, cst.Attribute):
+        return f"{_chain_text(node.value)}.{node.attr.value}"
+    return dotted_name(node) or "..."
+
+
+def _manager_message(shown: str, path: tuple[str, ...], source: QuerySource, loop: str) -> str:
     if source.orm == "django":
         return (f"`{shown}` runs a query once per iteration of `{loop}` (N+1), even when `{path[-1]}` "
                 "is prefetched; prefetch the filtered rows once with "
