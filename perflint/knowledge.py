@@ -606,11 +606,9 @@ REDIS_KEYSPACE_METHODS: frozenset[str] = frozenset({"keys"})
 REDIS_KEYSPACE_COMMANDS: frozenset[str] = frozenset({"KEYS"})
 REDIS_RAW_COMMAND_METHODS: frozenset[str] = frozenset({"execute_command"})
 # Django models: a class imported from a module with this component is a model class
-# (``from shop.models import Order``); model classes from calls.
+# (``from shop.models import Order``), as is a class with a DJANGO_MODEL_BASES base;
+# model classes from calls.
 MODELS_MODULE = "models"
-DJANGO_MODEL_CLASS_BASES: frozenset[str] = frozenset(
-    {"django.db.models.Model", "django.db.models.base.Model"}
-)
 MODEL_CLASS_FACTORIES: frozenset[str] = frozenset(
     {"django.contrib.auth.get_user_model", "django.apps.apps.get_model"}
 )

@@ -140,7 +140,7 @@ def is_model_class(node: cst.BaseExpression, ctx: Context, depth: int = 0) -> bo
         return False
     qualified = ctx.qualified_name(node)
     if qualified is not None:
-        return qualified in kb.DJANGO_MODEL_CLASS_BASES or _class_of_models_module(qualified)
+        return qualified in kb.DJANGO_MODEL_BASES or _class_of_models_module(qualified)
     if not isinstance(node, cst.Name):
         return False
     values = ctx.assigned_values(node.value)
