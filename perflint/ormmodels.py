@@ -24,12 +24,13 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context
-from perflint.cstutil import dotted_name
+from perflint.cstutil import dotted_name, iter_subtree
 from perflint.queries import classify_call
 
 # Files that can define a model: a Django field or model base, a mapped class's marker, a
 # ``relationship()``. Others are not watched at all.
-MODEL_CANDIDATE = re.compile(r"Model\b|Field\(|ForeignKey|__tablename__|__table__|relationship\(|REST_FRAMEWORK")
+MODEL_CANDIDATE = re.compile(
+    r"Model\b|Field\(|ForeignKey|__tablename__|__table__|relationship\(|get_queryset|REST_FRAMEWORK")
 # Framework settings dicts whose keys findings depend on (DRF's default pagination).
 _SETTINGS_DICTS = frozenset({"REST_FRAMEWORK"})
 # A member record lists at most this many ``self.<attr>`` uses (records stay small).
@@ -69,6 +70,7 @@ class _ModelClass:
     # target model -> {accessor: relation} it gains (Django reverse accessors, backrefs)
     reverse: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     members: dict[str, _Member] = field(default_factory=dict)
+    managers: dict[str, str] = field(default_factory=dict)  # attribute -> manager class
     # ``class Base(DeclarativeBase)``: the base mapped classes extend, not one itself
     declarative_base: bool = False
 
@@ -80,6 +82,7 @@ class _ModelClass:
         records: list[dict[str, Any]] = [{
             "op": "model", "table": self.name, "orm": self.orm, "module": module,
             "bases": self.bases, "relations": self.relations, "members": members,
+            "managers": self.managers,
         }]
         for target, relations in sorted(self.reverse.items()):
             records.append({"op": "model", "table": target, "orm": self.orm, "reverse": True,
@@ -101,6 +104,10 @@ class ModelCollector:
         model = _model_class(node, ctx, self._local_models)
         if model is not None:
             self._local_models[model.name] = model.orm
+        elif _eager_manager(node):
+            # ``get_queryset()`` that select_related/prefetch_related: the models that use
+            # this manager load relations the code at the query site does not show
+            self.records.append({"op": "eager_manager", "table": node.name.value})
         self._classes.append(model)
 
     def leave_ClassDef(self, node: cst.ClassDef, ctx: Context) -> None:
@@ -181,6 +188,19 @@ def _dict_keys(value: cst.BaseExpression) -> list[str]:
         if not (isinstance(element.value, cst.Name) and element.value.value == "None"):
             keys.append(key)
     return keys
+
+
+def _eager_manager(node: cst.ClassDef) -> bool:
+    """A manager or queryset class whose ``get_queryset`` (or ``__init__``/``all``) loads relations."""
+    if not isinstance(node.body, cst.IndentedBlock):
+        return False
+    for statement in node.body.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value in ("get_queryset", "all", "__init__"):
+            for sub in iter_subtree(statement):
+                if isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute) \
+                        and sub.func.attr.value in kb.DJANGO_EAGER_METHODS:
+                    return True
+    return False
 
 
 def _is_called_attribute(attribute: cst.Attribute, ctx: Context) -> bool:
@@ -266,7 +286,7 @@ def _model_class(node: cst.ClassDef, ctx: Context, local: dict[str, str]) -> _Mo
         if isinstance(value, cst.Call):
             if _django_field(value, ctx) is not None:
                 orm = "django"
-            elif _is_relationship(value, ctx, flask_db):
+            elif _is_relationship(value, ctx, flask_db) or _is_flask_column(value, flask_db):
                 orm = "sqlalchemy"
     marked = any(name in kb.SQLALCHEMY_MODEL_MARKERS for name, _, _ in statements)
     if orm is None and marked:
@@ -278,9 +298,16 @@ def _model_class(node: cst.ClassDef, ctx: Context, local: dict[str, str]) -> _Mo
     model.declarative_base = declarative and not marked
     if orm == "django":
         _django_relations(model, statements, ctx)
+        model.managers = _django_managers(statements)
     else:
         _sqlalchemy_relations(model, statements, ctx, flask_db)
     return model
+
+
+def _is_flask_column(call: cst.Call, flask_db: str | None) -> bool:
+    """``db.Column(...)`` in ``class Book(db.Model)``: the same ``db`` on both sides."""
+    dotted = dotted_name(call.func) or ""
+    return flask_db is not None and dotted in (f"{flask_db}.Column", f"{flask_db}.mapped_column")
 
 
 def _class_statements(node: cst.ClassDef) -> list[tuple[str, cst.BaseExpression | None, cst.BaseExpression | None]]:
@@ -333,6 +360,22 @@ def _django_relations(model: _ModelClass, statements: list[tuple[str, Any, Any]]
             model.reverse.setdefault(target, {})[accessor] = {
                 "kind": reverse_kind, "target": model.name, "lazy": "select",
                 "many": reverse_kind != "reverse_o2o"}
+
+
+def _django_managers(statements: list[tuple[str, Any, Any]]) -> dict[str, str]:
+    """``objects = BookManager()`` / ``objects = BookQuerySet.as_manager()``: attr -> class."""
+    managers: dict[str, str] = {}
+    for name, value, _annotation in statements:
+        if not isinstance(value, cst.Call):
+            continue
+        func = value.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("as_manager", "from_queryset"):
+            func = func.value
+        dotted = dotted_name(func) or ""
+        last = dotted.rpartition(".")[2]
+        if last.endswith(("Manager", "QuerySet")) and last not in ("Manager", "QuerySet"):
+            managers[name] = last
+    return managers
 
 
 def _django_meta(node: cst.ClassDef) -> dict[str, str]:

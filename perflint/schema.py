@@ -106,6 +106,7 @@ class Model:
     bases: list[str] = field(default_factory=list)
     relations: dict[str, dict[str, Any]] = field(default_factory=dict)
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    managers: dict[str, str] = field(default_factory=dict)  # attribute -> custom manager class
 
 
 # Relation kinds (perflint.ormmodels) by what using them costs; kept here as well so that
@@ -147,6 +148,8 @@ class Schema:
         # accessors a model gains from relations declared on others (Django reverse
         # accessors, SQLAlchemy backrefs), by the model's name and ORM
         self.reverse_relations: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        # custom manager / queryset classes whose get_queryset loads relations
+        self.eager_managers: set[str] = set()
         # framework settings the project's settings modules define (``REST_FRAMEWORK``): the
         # keys each one sets ("*" when the code changes it in ways not read)
         self.settings: dict[str, set[str]] = {}
@@ -169,6 +172,8 @@ class Schema:
         key = table_key(record.get("table", ""))
         if op == "model":
             self._add_model(key, record)
+        elif op == "eager_manager":
+            self.eager_managers.add(str(record["table"]))
         elif op == "setting":
             self.settings.setdefault(str(record["table"]), set()).update(map(str, record["keys"]))
         elif op == "table":
@@ -196,14 +201,22 @@ class Schema:
                 table.indexes = [i for i in table.indexes if i.name.lower() != record["name"].lower()]
 
     def _add_model(self, key: str, record: dict[str, Any]) -> None:
-        relations = {str(name): dict(relation) for name, relation in record["relations"].items()}
+        # Shapes checked here (a tampered cache entry fails now, inside from_records' guard,
+        # not later while findings are decided).
+        relations = {str(name): {str(k): v for k, v in relation.items()}
+                     for name, relation in record["relations"].items()}
         if record.get("reverse"):
             self.reverse_relations.setdefault((key, str(record["orm"])), {}).update(relations)
             return
-        members = {str(name): dict(member) for name, member in record.get("members", {}).items()}
+        members = {}
+        for name, member in record.get("members", {}).items():
+            uses = {str(attr): str(access) for attr, access in dict(member.get("uses", {})).items()}
+            members[str(name)] = {"kind": str(member.get("kind", "")), "queries": bool(member.get("queries")),
+                                  "uses": uses}
+        managers = {str(attr): str(cls) for attr, cls in dict(record.get("managers", {})).items()}
         self.models.setdefault(key, []).append(Model(
             str(record["table"]), str(record["orm"]), str(record.get("module", "")),
-            [str(base) for base in record.get("bases", [])], relations, members))
+            [str(base) for base in record.get("bases", [])], relations, members, managers))
 
     def _add_index(self, key: str, record: dict[str, Any]) -> None:
         table = self.tables.get(key)
@@ -306,9 +319,21 @@ class Schema:
         if not models or not check.columns:
             return None
         for model in models:  # every model of that name must agree
-            if not self._lazy_along(model, check.columns, check.value):
+            if self._loads_eagerly(model) or not self._lazy_along(model, check.columns, check.value):
                 return None
+        final = self._relation(models[0], check.columns[0]) if len(check.columns) == 1 else None
+        if final is not None and final.get("kind") == "generic":
+            return f" (a generic foreign key: `prefetch_related('{check.columns[0]}')`, select_related cannot follow it)"
         return ""
+
+    def _loads_eagerly(self, model: Model, depth: int = 0) -> bool:
+        """The model's managers (or its bases') load relations in ``get_queryset``: what a
+        query site shows is not all it loads."""
+        if any(manager in self.eager_managers for manager in model.managers.values()):
+            return True
+        return depth < _MAX_MODEL_DEPTH and any(
+            self._loads_eagerly(parent, depth + 1)
+            for base in model.bases for parent in self._definitions(base) if parent is not model)
 
     def _lazy_along(self, model: Model, path: tuple[str, ...], access: str) -> bool:
         current = [model]

@@ -237,3 +237,56 @@ def test_fixture_projects_need_their_models(project: str, uses: tuple[str, ...])
     alone = codes(*(FIXTURES / project / use for use in uses))
     assert whole and {path for path, _, _ in whole} <= {f"{project}/{use}" for use in uses}
     assert alone == set()
+
+
+def test_eager_custom_manager_flask_models_and_generic_relations(tmp_path: Path) -> None:
+    managers = '''\
+from django.db import models
+
+
+class BookManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().select_related("author")
+'''
+    models_source = '''\
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.db import models
+
+from library.managers import BookManager
+
+
+class Book(models.Model):
+    author = models.ForeignKey("Author", on_delete=models.CASCADE)
+    objects = BookManager()
+
+
+class Note(models.Model):
+    target = GenericForeignKey("content_type", "object_id")
+'''
+    views = '''\
+from library.models import Book, Note
+
+
+def f():
+    for b in Book.objects.all():
+        print(b.author)
+    for n in Note.objects.all():
+        print(n.target)
+'''
+    files = {"library/managers.py": managers, "library/models.py": models_source, "library/views.py": views}
+    found = _project(tmp_path, files, {"PFL202"})
+    assert [(f.line, f.message.rpartition(" (")[2]) for f in found] == [
+        (8, "a generic foreign key: `prefetch_related('target')`, select_related cannot follow it)")]
+    flask = '''\
+from app.extensions import db
+
+
+class Author(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+
+
+class Book(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    author = db.relationship("Author")
+'''
+    assert {r["table"] for r in _records("app/models.py", flask)} == {"Author", "Book"}
