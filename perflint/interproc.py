@@ -22,13 +22,15 @@ from perflint.graph import Resolver, node_id
 from perflint.locate import CallLocator, CallPosition
 from perflint.summary import CallSite, FileSummary, FunctionSummary
 
-# effect -> the rule reporting it at a call site in a loop
-EFFECT_RULES = {"query": "PFL201", "write": "PFL203"}
-_WHAT = {"query": "a query", "write": "a write"}
+# effect -> the rule reporting it at a call site: in a per-item loop (query, write), or in
+# an async function calling a sync one (block)
+EFFECT_RULES = {"query": "PFL201", "write": "PFL203", "block": "PFL303"}
+_WHAT = {"query": "a query", "write": "a write", "block": "a blocking call"}
 _FIX = {
     "query": "fetch what the loop needs in one query before it (a batch version of `{helper}`)",
     "write": "collect the rows and write them once after the loop (executemany / bulk_create / "
              "one UPDATE ... WHERE id = ANY(...))",
+    "block": "run it off the event loop (`await asyncio.to_thread({helper}, ...)`) or use an async client",
 }
 
 
@@ -79,22 +81,27 @@ def find_sites(summaries: list[FileSummary], graph: nx.DiGraph, enabled: frozens
         return []
     functions = {node_id(s.module, f.qualname): _Function(s, f) for s in summaries for f in s.functions}
     resolver = Resolver(summaries, graph)
-    reach = {effect: _reach(graph, functions, effect) for effect in effects}
+    reach = {effect: _reach(graph, functions, effect, sync_only=effect == "block") for effect in effects}
     sites: list[Site] = []
     for caller, entry in functions.items():
         for call in entry.function.calls:
-            if not call.multiplying:
+            if not call.multiplying and not entry.function.is_async:
                 continue
             callee = resolver.resolve(call.callee, entry.summary, entry.function.qualname)
             if callee is None or callee == caller or callee not in functions:
                 continue
             for effect in effects:
-                if callee in reach[effect]:
+                # blocking matters where an async function calls a sync one; queries and
+                # writes where the call repeats per item
+                wanted = entry.function.is_async and not functions[callee].function.is_async \
+                    if effect == "block" else call.multiplying
+                if wanted and callee in reach[effect]:
                     sites.append(_site(effect, entry, call, _path(callee, reach[effect]), functions, resolver))
     return sites
 
 
-def _reach(graph: nx.DiGraph, functions: dict[str, _Function], effect: str) -> dict[str, str | None]:
+def _reach(graph: nx.DiGraph, functions: dict[str, _Function], effect: str,
+           sync_only: bool = False) -> dict[str, str | None]:
     """node -> the next function on a shortest path to one that has ``effect`` itself
     (None for those). Nodes that cannot reach it are absent; memoised functions neither
     have effects nor pass them on."""
@@ -108,7 +115,8 @@ def _reach(graph: nx.DiGraph, functions: dict[str, _Function], effect: str) -> d
             continue
         for caller in graph.predecessors(node):
             # a memoised function (``@lru_cache``) does not repeat what it calls
-            if caller not in reach and not (caller in functions and functions[caller].function.cached):
+            if caller not in reach and not (caller in functions and functions[caller].function.cached) \
+                    and not (sync_only and caller in functions and functions[caller].function.is_async):
                 reach[caller] = node
                 queue.append(caller)
     return reach
@@ -159,8 +167,13 @@ def site_findings(sites: Iterable[Site], sources: dict[str, bytes], make_finding
         trace[0] = TraceStep(first.path, where.line, first.function)
         loop = where.loops[-1] if where.loops else "the loop"
         helpers = " -> ".join(f"`{name}`" for name in site.helpers)
-        message = (f"`{first.callee}(...)` runs {_WHAT[site.effect]} once per iteration of `{loop}` "
-                   f"(through {helpers}); " + _FIX[site.effect].format(helper=site.helpers[0]))
+        if site.effect == "block":
+            message = (f"`{first.callee}(...)` blocks the event loop in async `{first.function}`: it calls "
+                       f"`{site.steps[-1].callee}` (through {helpers}); ")
+        else:
+            message = (f"`{first.callee}(...)` runs {_WHAT[site.effect]} once per iteration of `{loop}` "
+                       f"(through {helpers}); ")
+        message += _FIX[site.effect].format(helper=site.helpers[0])
         findings.append(make_finding(EFFECT_RULES[site.effect], message, first.path, where.line, where.column,
                                      where.end_line, where.end_column, function=first.function,
                                      loop_depth=site.loop_depth, trace=trace))

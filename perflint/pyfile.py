@@ -9,6 +9,7 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.analyze import FileResult, decode_source, finish, make_finding
+from perflint.clients import blocking_call, is_offloaded
 from perflint.config import Config
 from perflint.context import Context
 from perflint.cstparse import parse_module
@@ -95,6 +96,10 @@ class FactCollector:
             effect = "write" if query.is_write else "query"
             own = callee is not None and _own_statement(node, query, ctx)
             ctx.summary.mark_query(effect, (callee, index) if own else None)
+        elif callee is not None and ctx.function is not None and not ctx.function.is_async \
+                and blocking_call(node, ctx) is not None and not is_offloaded(ctx):
+            # a sync function that blocks: an async caller blocks the event loop through it
+            ctx.summary.mark_effect("block", (callee, index))
         sql = sql_of_call(node, ctx)
         if sql is not None and id(sql[1]) not in self.sql_uses:
             self.sql_uses[id(sql[1])] = SqlUse(sql[0], sql[1], ctx.frame.qualname, len(ctx.loops),

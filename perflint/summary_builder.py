@@ -93,6 +93,11 @@ class SummaryBuilder:
         owner = self._functions[-1].instances if self._functions else self.summary.instances
         owner[name] = class_name
 
+    def mark_effect(self, effect: str, site: tuple[str, int]) -> None:
+        """The current function has ``effect`` itself (e.g. "block"), first at ``site``."""
+        if self._functions:
+            self._functions[-1].effects.setdefault(effect, site)
+
     def mark_query(self, effect: str = "query", site: tuple[str, int] | None = None) -> None:
         """The current function runs a query itself; ``effect`` is "query" (a read) or
         "write", ``site`` the (callee, index) of the call that does it."""

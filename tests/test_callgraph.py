@@ -254,3 +254,24 @@ def test_pg_stat_statements_weighs_the_matching_sql_finding(tmp_path: Path) -> N
     assert first["line"] == 1 and first["score"] > second["score"]
     assert any("pg_stat_statements pgss.csv: the query takes 90% of database time (1000 calls)" in r
                for r in first["reasons"])
+
+
+def test_async_handler_calling_a_sync_helper_that_blocks(tmp_path: Path) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc/__init__.py").write_text("")
+    (tmp_path / "svc/slow.py").write_text(
+        "import time\nimport asyncio\n\n\n"
+        "def wait_for_stock(sku):\n    time.sleep(1)\n    return sku\n\n\n"
+        "def check(sku):\n    return wait_for_stock(sku)\n\n\n"
+        "async def polite(sku):\n    await asyncio.sleep(1)\n")
+    (tmp_path / "svc/api.py").write_text(
+        "import asyncio\n\nfrom fastapi import FastAPI\n\nfrom svc.slow import check, polite\n\napp = FastAPI()\n\n\n"
+        "@app.get('/stock')\nasync def stock(sku: str):\n    return check(sku)\n\n\n"
+        "@app.get('/offloaded')\nasync def offloaded(sku: str):\n    return await asyncio.to_thread(check, sku)\n\n\n"
+        "@app.get('/polite')\nasync def polite_stock(sku: str):\n    return await polite(sku)\n\n\n"
+        "def sync_view(sku):\n    return check(sku)\n")
+    findings = [f for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL303"]
+    assert [(f.path, f.line, f.function) for f in findings] == [("svc/api.py", 12, "stock")]
+    (finding,) = findings
+    assert [(s.function, s.line) for s in finding.trace] == [("stock", 12), ("check", 11), ("wait_for_stock", 6)]
+    assert "time.sleep" in finding.message and "asyncio.to_thread(check" in finding.message
