@@ -191,11 +191,12 @@ def _dict_keys(value: cst.BaseExpression) -> list[str]:
 
 
 def _eager_manager(node: cst.ClassDef) -> bool:
-    """A manager or queryset class whose ``get_queryset`` (or ``__init__``/``all``) loads relations."""
-    if not isinstance(node.body, cst.IndentedBlock):
+    """A manager class (a base named ``...Manager``) whose ``get_queryset`` loads relations."""
+    if not isinstance(node.body, cst.IndentedBlock) or not any(
+            (dotted_name(arg.value) or "").endswith("Manager") for arg in node.bases):
         return False
     for statement in node.body.body:
-        if isinstance(statement, cst.FunctionDef) and statement.name.value in ("get_queryset", "all", "__init__"):
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == "get_queryset":
             for sub in iter_subtree(statement):
                 if isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute) \
                         and sub.func.attr.value in kb.DJANGO_EAGER_METHODS:

@@ -312,10 +312,16 @@ def _shown(node: cst.CSTNode, ctx: Context) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+_RESPONSE_NAMES = frozenset(name.rpartition(".")[2] for name in kb.RESPONSE_FUNCTIONS)
+
+
 def _is_response(call: cst.Call, ctx: Context) -> bool:
-    if isinstance(call.func, cst.Attribute) and call.func.attr.value in kb.RESPONSE_METHODS:
+    func = call.func
+    last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    if isinstance(func, cst.Attribute) and last in kb.RESPONSE_METHODS:
         return True
-    return ctx.qualified_name(call.func) in kb.RESPONSE_FUNCTIONS
+    # the name is the cheap test; the import it resolves to decides
+    return last in _RESPONSE_NAMES and ctx.qualified_name(func) in kb.RESPONSE_FUNCTIONS
 
 
 def _serializes_many(call: cst.Call) -> bool:
