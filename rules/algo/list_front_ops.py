@@ -6,16 +6,16 @@ import re
 
 import libcst as cst
 
-from perflint.context import Context, LoopFrame
-from perflint.cstutil import iter_subtree
+from perflint.context import Context
 from perflint.rulebase import Invalid, PythonRule, Valid
-from perflint.rules.algo.shapes import has_evidence, reset_in_loop, shape_of_name
+from perflint.rules.algo.shapes import (
+    bounded_in_loop,
+    has_evidence,
+    leaves_loop_after,
+    reset_in_loop,
+    shape_of_name,
+)
 from perflint.rules.loops import describe_loop, input_sized_loop
-
-# Comparisons that cap a list's length, ``len(window) > 5`` then ``window.pop(0)``, with
-# ``len(...)`` on the left (mirrored when it is on the right).
-_CAPPING = (cst.GreaterThan, cst.GreaterThanEqual, cst.Equal)
-_CAPPING_MIRRORED = (cst.LessThan, cst.LessThanEqual, cst.Equal)
 
 
 class ListFrontOps(PythonRule):
@@ -54,7 +54,7 @@ class ListFrontOps(PythonRule):
 
     Not reported: deques (`deque(...)`, also `insert(0, x)`, which a deque does in O(1)),
     lists capped at a constant length in the loop (`if len(window) > 5:
-    window.pop(0)`), literal lists that never grow, lists rebuilt on every pass, and
+    window.pop(0)`) or emptied by it (`.clear()`, `del lst[:]`), literal lists that never grow, lists rebuilt on every pass, and
     names whose type the file does not show (parameters without a `list` annotation,
     attributes).
     """
@@ -109,12 +109,12 @@ class ListFrontOps(PythonRule):
         if not has_evidence(name, ctx):
             return
         loop = input_sized_loop(ctx, allow_while=True)
-        if loop is None:
+        if loop is None or leaves_loop_after(ctx, loop, node):
             return
         if name in reset_in_loop(loop, ctx):
             return  # a new list per pass: its length is one pass's, not the input's
         shape = shape_of_name(name, ctx, loop)
-        if shape.kind != "list" or not shape.grows or _capped(loop, name, ctx):
+        if shape.kind != "list" or not shape.grows or bounded_in_loop(loop, name, ctx):
             return
         replacement = "popleft()" if method == "pop" else "appendleft(...)"
         ctx.report(self, node,
@@ -138,40 +138,4 @@ def _front_call(method: str, call: cst.Call) -> bool:
 
 def _is_zero(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Integer) and node.evaluated_value == 0
-
-
-def _capped(loop: LoopFrame, name: str, ctx: Context) -> bool:
-    """The loop compares ``len(name)`` with a constant: the list is a fixed-size window."""
-    region = loop.node if isinstance(loop.node, cst.While) else loop.body
-    if region is None:
-        return False
-    for node in iter_subtree(region):
-        if not isinstance(node, cst.Comparison):
-            continue
-        sides = [node.left, *(target.comparator for target in node.comparisons)]
-        for index, target in enumerate(node.comparisons):
-            left, right = sides[index], sides[index + 1]
-            if isinstance(target.operator, _CAPPING) and _is_len_of(left, name) and _is_cap(right, ctx):
-                return True
-            if isinstance(target.operator, _CAPPING_MIRRORED) and _is_len_of(right, name) \
-                    and _is_cap(left, ctx):
-                return True
-    return False
-
-
-def _is_len_of(node: cst.BaseExpression, name: str) -> bool:
-    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len"
-            and len(node.args) == 1 and isinstance(node.args[0].value, cst.Name)
-            and node.args[0].value.value == name)
-
-
-def _is_cap(node: cst.BaseExpression, ctx: Context) -> bool:
-    """A positive int literal, or a name only ever bound to one (``LIMIT = 10``).
-    ``len(queue) == 0`` is an emptiness test, not a cap."""
-    if isinstance(node, cst.Integer):
-        return node.evaluated_value > 0
-    if isinstance(node, cst.Name):
-        values = ctx.assigned_values(node.value)
-        return bool(values) and all(isinstance(v, cst.Integer) and v.evaluated_value > 0 for v in values)
-    return False
 

@@ -7,7 +7,15 @@ import libcst as cst
 from perflint.context import Context
 from perflint.cstutil import names_read
 from perflint.rulebase import Invalid, PythonRule, Valid
-from perflint.rules.algo.shapes import code_for, grown_in_loop, has_evidence, reset_in_loop, shape_of_name
+from perflint.rules.algo.shapes import (
+    bounded_in_loop,
+    code_for,
+    grown_in_loop,
+    has_evidence,
+    leaves_loop_after,
+    reset_in_loop,
+    shape_of_name,
+)
 from perflint.rules.loops import describe_loop, input_sized_loop, loop_bound_names
 
 _MEMBERSHIP = (cst.In, cst.NotIn)
@@ -48,9 +56,10 @@ class ListMembershipInLoop(PythonRule):
 
     Not reported: sets, dicts, frozensets, dict views, strings (`in` is a substring
     test), `range`, small literal sequences, lists rebuilt on every pass (`parts =
-    line.split(",")` inside the loop), names whose type the file does not show
-    (unannotated parameters, attributes), and tests of a value that does not change
-    from pass to pass.
+    line.split(",")` inside the loop), lists the loop keeps at a constant size
+    (`if len(recent) > 10: recent.pop(0)`, `batch.clear()`), names whose type the file
+    does not show (unannotated parameters, attributes, `global` names), and tests of a
+    value that does not change from pass to pass.
     """
 
     code = "PFL402"
@@ -99,6 +108,11 @@ class ListMembershipInLoop(PythonRule):
         Valid("from mylib import list\ndef f(rows, names):\n    found = list(names)\n    for r in rows:\n        if r in found:\n            print(r)\n"),
         # a deque is a different question (PFL403); no membership fast path, but no list either
         Valid("from collections import deque\ndef f(rows, names):\n    q = deque(names)\n    for r in rows:\n        if r in q:\n            print(r)\n"),
+        # a window the loop keeps at a constant size, a buffer it empties
+        Valid("def f(events):\n    recent = []\n    for e in events:\n        if e in recent:\n            continue\n        recent.append(e)\n        if len(recent) > 10:\n            recent.pop(0)\n"),
+        Valid("def f(rows, flush):\n    batch = []\n    for r in rows:\n        if r not in batch:\n            batch.append(r)\n        if len(batch) == 100:\n            flush(batch)\n            batch.clear()\n"),
+        # a comprehension's own variable shadows the list of the same name
+        Valid("def f(groups):\n    items = list(groups)\n    return [x for items in groups for x in items if x in items]\n"),
         # a parameter annotated as a set
         Valid("def f(rows, allowed: set[str]):\n    return [r for r in rows if r in allowed]\n"),
     )
@@ -138,7 +152,7 @@ class ListMembershipInLoop(PythonRule):
         if not has_evidence(name, ctx):
             return  # cheapest first: most containers are parameters and attributes
         loop = input_sized_loop(ctx, allow_while=True)
-        if loop is None:
+        if loop is None or leaves_loop_after(ctx, loop, node):
             return
         if name in reset_in_loop(loop, ctx):
             return  # a new list per pass: nothing accumulates across passes
@@ -146,7 +160,7 @@ class ListMembershipInLoop(PythonRule):
         if not names_read(element) & loop_bound_names(ctx):
             return
         shape = shape_of_name(name, ctx, loop)
-        if shape.kind != "list" or not shape.grows:
+        if shape.kind != "list" or not shape.grows or bounded_in_loop(loop, name, ctx):
             return
         test = code_for(node, ctx)
         grown_here = name in grown_in_loop(loop, ctx)

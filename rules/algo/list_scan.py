@@ -8,7 +8,13 @@ import libcst as cst
 
 from perflint.context import Context
 from perflint.rulebase import Invalid, PythonRule, Valid
-from perflint.rules.algo.shapes import has_evidence, reset_in_loop, shape_of_name
+from perflint.rules.algo.shapes import (
+    bounded_in_loop,
+    has_evidence,
+    leaves_loop_after,
+    reset_in_loop,
+    shape_of_name,
+)
 from perflint.rules.loops import describe_loop, input_sized_loop
 
 # Method -> what to use instead; each walks the list from the front.
@@ -50,9 +56,9 @@ class ListScanInLoop(PythonRule):
     Confidence: `medium` when the list comes from `.split()` (a line's fields may be few),
     `high` otherwise.
 
-    Not reported: strings (`line.count(",")`, `text.index(":")`), tuples, literal
-    lists that never grow, lists rebuilt on every pass, loops over a small literal,
-    and names whose type the file does not show (parameters without a `list`
+    Not reported: a call right before the loop is left (`lst.remove(x); break`), strings (`line.count(",")`, `text.index(":")`), tuples, literal
+    lists that never grow, lists rebuilt on every pass or kept at a constant size by
+    the loop, loops over a small literal, and names whose type the file does not show (parameters without a `list`
     annotation, attributes).
     """
 
@@ -83,6 +89,8 @@ class ListScanInLoop(PythonRule):
         Valid("from collections import Counter\ndef f(items):\n    counts = Counter(items)\n    return [x for x in items if counts[x] > 1]\n"),
         # not in a loop
         Valid("def f(items):\n    items = list(items)\n    items.remove(None)\n    return items.index(0)\n"),
+        # removed once, then the loop is left
+        Valid("def f(items, rows):\n    items = list(items)\n    for r in rows:\n        if r.bad:\n            items.remove(r)\n            break\n    return items\n"),
         # a tuple
         Valid("def f(rows, names):\n    order = tuple(names)\n    for r in rows:\n        r.pos = order.index(r.name)\n"),
     )
@@ -106,12 +114,12 @@ class ListScanInLoop(PythonRule):
         if not has_evidence(name, ctx):
             return
         loop = input_sized_loop(ctx, allow_while=True)
-        if loop is None:
+        if loop is None or leaves_loop_after(ctx, loop, node):
             return
         if name in reset_in_loop(loop, ctx):
             return  # a new list per pass: one pass's items, not the input's
         shape = shape_of_name(name, ctx, loop)
-        if shape.kind != "list" or not shape.grows:
+        if shape.kind != "list" or not shape.grows or bounded_in_loop(loop, name, ctx):
             return
         ctx.report(self, node,
                    f"`{name}.{method}(...)` scans the list `{name}` ({shape.how}) on every pass of "

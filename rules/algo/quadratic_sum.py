@@ -13,6 +13,7 @@ from perflint.rules.algo.shapes import (
     code_for,
     has_evidence,
     is_builtin,
+    leaves_loop_after,
     reset_in_loop,
     shape_of_name,
     value_shape,
@@ -100,6 +101,9 @@ class QuadraticSum(PythonRule):
         Invalid("def f(rows):\n    acc = ()\n    for r in rows:\n        acc = acc + (r.id,)\n    return acc\n", (4,)),
     )
 
+    def __init__(self) -> None:
+        self.reported: set[tuple[str, int]] = set()  # (accumulator, loop): one finding each
+
     def visit_Call(self, node: cst.Call, ctx: Context) -> None:
         start = _sequence_start(node, ctx)
         if start is None or is_bounded_iterable(node.args[0].value, ctx, ctx.config.small_literal_max):
@@ -122,11 +126,14 @@ class QuadraticSum(PythonRule):
         if name is None or not has_evidence(name, ctx):
             return
         loop = input_sized_loop(ctx, allow_while=True)
-        if loop is None or name in reset_in_loop(loop, ctx):
+        if loop is None or name in reset_in_loop(loop, ctx) or leaves_loop_after(ctx, loop, node):
+            return
+        if (name, id(loop.node)) in self.reported:
             return
         shape = shape_of_name(name, ctx, loop)
         if shape.kind not in _SEQUENCES or (kind is not None and shape.kind != kind):
             return
+        self.reported.add((name, id(loop.node)))
         if prepends:
             fix = (f"append to `{name}` and reverse it once after the loop, or use a "
                    "`collections.deque` and `appendleft`")

@@ -82,8 +82,9 @@ def shape_of_name(name: str, ctx: Context, loop: LoopFrame | None = None, _depth
     if found is None:
         return UNKNOWN
     frame, facts = found
-    if name in facts.opaque:
-        return UNKNOWN
+    if name in facts.opaque or any(name in loop_.targets for loop_ in ctx.loops
+                                   if isinstance(loop_.node, cst.CompFor)):
+        return UNKNOWN  # also: a comprehension's own variable shadows the scope's
     values = list(frame.assignments.get(name, ()))
     if loop is not None and loop.body is not None:
         seen = {id(v) for v in values}
@@ -535,6 +536,100 @@ def _item_assigned(node: cst.CSTNode) -> set[str]:
             if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
                 names.add(target.value.value)
     return names
+
+
+def bounded_in_loop(loop: LoopFrame, name: str, ctx: Context) -> bool:
+    """The loop keeps the list ``name`` at a constant size: it compares ``len(name)`` with
+    a constant (``if len(window) > 5: window.pop(0)``) or empties it (``name.clear()``,
+    ``del name[:]``, ``name[:] = ...``) on its way. A window, not a list of the input."""
+    key = ("algo-bounded", id(loop.node), name)
+    found = ctx.memo.get(key)
+    if found is None:
+        region = loop.node if isinstance(loop.node, cst.While) else loop.body
+        found = region is not None and any(_bounds(node, name, ctx) for node in iter_subtree(region))
+        ctx.memo[key] = found
+    return found
+
+
+# Comparisons that cap a list's length, ``len(window) > 5``, with ``len(...)`` on the left
+# (mirrored when it is on the right).
+_CAPPING = (cst.GreaterThan, cst.GreaterThanEqual, cst.Equal)
+_CAPPING_MIRRORED = (cst.LessThan, cst.LessThanEqual, cst.Equal)
+
+
+def _bounds(node: cst.CSTNode, name: str, ctx: Context) -> bool:
+    if isinstance(node, cst.Comparison):
+        sides = [node.left, *(target.comparator for target in node.comparisons)]
+        for index, target in enumerate(node.comparisons):
+            left, right = sides[index], sides[index + 1]
+            if isinstance(target.operator, _CAPPING) and _is_len_of(left, name) and _is_cap(right, ctx):
+                return True
+            if isinstance(target.operator, _CAPPING_MIRRORED) and _is_len_of(right, name) \
+                    and _is_cap(left, ctx):
+                return True
+        return False
+    if isinstance(node, cst.Call):
+        func = node.func
+        return (isinstance(func, cst.Attribute) and func.attr.value == "clear"
+                and isinstance(func.value, cst.Name) and func.value.value == name)
+    targets: list[cst.BaseExpression] = []
+    if isinstance(node, cst.Del):
+        targets = [node.target]
+    elif isinstance(node, cst.Assign):
+        targets = [t.target for t in node.targets]
+    return any(isinstance(t, cst.Subscript) and isinstance(t.value, cst.Name) and t.value.value == name
+               and any(isinstance(e.slice, cst.Slice) for e in t.slice) for t in targets)
+
+
+def _is_len_of(node: cst.BaseExpression, name: str) -> bool:
+    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len"
+            and len(node.args) == 1 and isinstance(node.args[0].value, cst.Name)
+            and node.args[0].value.value == name)
+
+
+def _is_cap(node: cst.BaseExpression, ctx: Context) -> bool:
+    """A positive int literal, or a name only ever bound to one (``LIMIT = 10``).
+    ``len(queue) == 0`` is an emptiness test, not a cap."""
+    if isinstance(node, cst.Integer):
+        return node.evaluated_value > 0
+    if isinstance(node, cst.Name):
+        values = ctx.assigned_values(node.value)
+        return bool(values) and all(isinstance(v, cst.Integer) and v.evaluated_value > 0 for v in values)
+    return False
+
+
+def leaves_loop_after(ctx: Context, loop: LoopFrame, node: cst.CSTNode) -> bool:
+    """``node`` (being visited) sits in a block of ``loop`` whose next statements leave the
+    loop unconditionally (``if hit: names.remove(x); break``): it runs at most once per
+    loop, not once per pass. A ``break`` inside a nested loop only leaves that one."""
+    if isinstance(loop.node, cst.CompFor):
+        return False  # a comprehension has no statements to leave it
+    parents = ctx.parents
+    top = next((i for i in range(len(parents) - 1, -1, -1) if parents[i] is loop.node), None)
+    if top is None:
+        return False
+    chain = [*parents[top + 1:], node]
+    # Only a break whose nearest enclosing loop is ``loop`` leaves it.
+    loops_below = [i for i, n in enumerate(chain) if isinstance(n, (cst.For, cst.While))]
+    for index in range(len(chain) - 2, -1, -1):
+        parent = chain[index]
+        if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+        if not isinstance(parent, (cst.IndentedBlock, cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            continue
+        breaks_here = not any(i < index for i in loops_below)
+        statements = list(parent.body)
+        child = chain[index + 1]
+        position = next((i for i, s in enumerate(statements) if s is child), None)
+        if position is not None and any(_exits(s, breaks_here) for s in statements[position:]):
+            return True
+    return False
+
+
+def _exits(statement: cst.CSTNode, breaks_here: bool) -> bool:
+    small = statement.body if isinstance(statement, cst.SimpleStatementLine) else (statement,)
+    return any(isinstance(s, (cst.Return, cst.Raise)) or (isinstance(s, cst.Break) and breaks_here)
+               for s in small)
 
 
 def reset_within(ctx: Context, loop: LoopFrame) -> set[str]:

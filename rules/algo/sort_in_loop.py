@@ -8,13 +8,15 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import dotted_name, names_read
+from perflint.cstutil import dotted_name, mutated_names, names_read
 from perflint.rulebase import Invalid, PythonRule, Valid
 from perflint.rules.algo.shapes import (
     Shape,
+    bounded_in_loop,
     code_for,
     grown_in_loop,
     is_builtin,
+    leaves_loop_after,
     reset_within,
     shape_of_name,
 )
@@ -58,7 +60,12 @@ class SortInLoop(PythonRule):
     Confidence: `high` when the file shows the data is a growing list, `medium` when its
     type is not visible (a parameter, an attribute).
 
-    Not reported: data bound per pass (`for g in groups: sorted(g.members)`), sorts
+    `lst.sort()` is reported only when the loop also adds to `lst` (append, extend,
+    insert, `+=`): a list sorted in place without growing may be changing through its
+    items, and Timsort passes over already sorted data in linear time.
+
+    Not reported: a sort right before the loop is left (`...; break`), a list the loop keeps at a constant size (a top-k capped by
+    `len(top) > 10`), data bound per pass (`for g in groups: sorted(g.members)`), sorts
     whose `key=` reads the loop variable (a different order each pass), small literal
     collections, loops over a small literal, `.sort(...)` with positional arguments
     (not `list.sort`), `while` loops over data whose type is not visible (event and
@@ -96,6 +103,12 @@ class SortInLoop(PythonRule):
         Valid("def f(words, alphabet: str):\n    for w in words:\n        order = sorted(alphabet)\n        print(w, order)\n"),
         # sorted rebound in the file
         Valid("from natsort import natsorted as sorted\ndef f(rows, names):\n    for r in rows:\n        print(sorted(names))\n"),
+        # a top-k the loop keeps at a constant size
+        Valid("def f(scores):\n    top = []\n    for s in scores:\n        top.append(s)\n        top.sort(reverse=True)\n        if len(top) > 10:\n            top.pop()\n    return top\n"),
+        # lst.sort() of a list the loop does not add to (its items change through ``target``)
+        Valid("def f(stubs: list[list[int]], degrees):\n    for degree in degrees:\n        stubs.sort()\n        for target in stubs[-degree:]:\n            target[0] -= 1\n"),
+        # sorted once, then the loop is left
+        Valid("def f(arr: list[int]):\n    result = arr\n    for i, x in enumerate(arr[1:]):\n        if x < arr[i]:\n            result = sorted(arr)\n            break\n    return result\n"),
         # sort after the loop
         Valid("def f(rows):\n    out = []\n    for r in rows:\n        out.append(r)\n    out.sort()\n    return out\n"),
     )
@@ -104,7 +117,9 @@ class SortInLoop(PythonRule):
         Invalid("def f(requests, candidates: list[str]):\n    for q in requests:\n        ranked = sorted(candidates)\n        print(q, ranked[:10])\n", (3,)),
         # re-sorted after each append: a hand-made priority queue
         Invalid("def f(events):\n    pending = []\n    for e in events:\n        pending.append(e)\n        pending.sort(key=lambda x: x.time)\n        print(pending[0])\n", (5,)),
-        Invalid("def f(tasks):\n    queue = list(tasks)\n    while queue:\n        queue.sort()\n        task = queue.pop()\n        print(task)\n", (4,)),
+        Invalid("def f(tasks):\n    queue = list(tasks)\n    while queue:\n        queue.sort()\n        task = queue.pop()\n        queue.extend(task.followups)\n", (4,)),
+        # the smallest item picked by sorting what is left on every pass: heapq
+        Invalid("def f(jobs: list[int]):\n    order = []\n    while jobs:\n        first = sorted(jobs)[0]\n        jobs.remove(first)\n        order.append(first)\n", (4,)),
         # unknown type, for loop: medium
         Invalid("def f(self, users):\n    for u in users:\n        top = sorted(self.scores.items(), key=lambda kv: kv[1])\n        print(u, top[-1])\n", (3,)),
         # in a comprehension
@@ -118,7 +133,7 @@ class SortInLoop(PythonRule):
         if data is None:
             return
         loop = input_sized_loop(ctx, allow_while=True)
-        if loop is None:
+        if loop is None or leaves_loop_after(ctx, loop, node):
             return
         root = (dotted_name(data) or "").split(".")[0]
         if root in reset_within(ctx, loop):
@@ -127,11 +142,21 @@ class SortInLoop(PythonRule):
             return  # a different order on each pass
         if is_bounded_iterable(data, ctx, ctx.config.small_literal_max):
             return
+        if isinstance(data, cst.Name) and bounded_in_loop(loop, data.value, ctx):
+            return  # a top-k kept at a constant size: sorting it is constant work
+        grows = root in grown_in_loop(loop, ctx)
+        if isinstance(node.func, cst.Attribute) and not grows:
+            # ``lst.sort()`` of a list the loop does not add to: its items may be changed
+            # through other references (``target[0] -= 1`` on an item), and Timsort passes
+            # over sorted data in linear time anyway.
+            return
         shape = shape_of_name(data.value, ctx, loop) if isinstance(data, cst.Name) else None
         confidence = _confidence(shape, loop)
         if confidence is None:
             return
-        self._report(node, data, loop, root in grown_in_loop(loop, ctx), confidence, ctx)
+        changes = grows or (loop.body is not None and isinstance(data, cst.Name)
+                            and data.value in mutated_names(loop.body))
+        self._report(node, data, loop, changes, confidence, ctx)
 
     def _report(self, node: cst.Call, data: cst.BaseExpression, loop: LoopFrame, changes: bool,
                 confidence: str, ctx: Context) -> None:

@@ -8,7 +8,14 @@ import libcst as cst
 
 from perflint.context import Context
 from perflint.rulebase import Invalid, PythonRule, Valid
-from perflint.rules.algo.shapes import Accumulation, accumulation, has_evidence, reset_in_loop, shape_of_name
+from perflint.rules.algo.shapes import (
+    Accumulation,
+    accumulation,
+    has_evidence,
+    leaves_loop_after,
+    reset_in_loop,
+    shape_of_name,
+)
 from perflint.rules.loops import describe_loop, input_sized_loop
 
 
@@ -49,6 +56,8 @@ class StrConcatInLoop(PythonRule):
     or write to an `io.StringIO`; for bytes, append to a `bytearray()` (its `+=` is
     amortised O(1)) or `b"".join(chunks)`.
 
+    One finding per accumulator and loop, on its first `+=` there.
+
     Not reported: numbers and lists (`total += x`, `items += more`), loops over a small
     literal or `range(<small constant>)`, accumulators started afresh on each pass
     (`line = ""` inside the loop), and names whose type the file does not show
@@ -87,6 +96,8 @@ class StrConcatInLoop(PythonRule):
         Valid("def f(a, b):\n    s = ''\n    s += a\n    s += b\n    return s\n"),
         # a number's digits: the loop counts against a literal, not over the input
         Valid("def base36(n):\n    digits = '0123456789abcdefghijklmnopqrstuvwxyz'\n    out = ''\n    while n > 0:\n        n, r = divmod(n, 36)\n        out = digits[r] + out\n    return out\n"),
+        # added to once, then the loop is left
+        Valid("def f(rows):\n    s = ''\n    for r in rows:\n        if r.last:\n            s += r.text\n            break\n    return s\n"),
         # a loop that always leaves on its first pass
         Valid("def f(rows):\n    s = ''\n    for r in rows:\n        s += r\n        return s\n"),
     )
@@ -100,9 +111,16 @@ class StrConcatInLoop(PythonRule):
         Invalid("def f(items):\n    s = ''\n    for x in items:\n        s = x + s\n    return s\n", (4,)),
         # module level: a global, never extended in place
         Invalid("import sys\nreport = ''\nfor line in sys.stdin:\n    report += line\n", (4,)),
+        # one finding per accumulator and loop
+        Invalid("def f(rows):\n    msg = 'Rows:'\n    for r in rows:\n        msg += '\\n  '\n        if r.parent:\n            msg += r.parent.name\n        msg += r.name\n    return msg\n", (4,)),
         # through a comprehension-free inner loop over the row's cells
         Invalid("def f(rows, sep: str):\n    out = sep\n    for r in rows:\n        for cell in r.cells:\n            out += cell\n    return out\n", (5,)),
     )
+
+    def __init__(self) -> None:
+        # One finding per accumulator and loop: the fix (collect the parts, join once)
+        # covers every ``+=`` of it in that loop.
+        self.reported: set[tuple[str, int]] = set()
 
     def visit_AugAssign(self, node: cst.AugAssign, ctx: Context) -> None:
         if ctx.loops and isinstance(node.operator, cst.AddAssign):
@@ -117,11 +135,15 @@ class StrConcatInLoop(PythonRule):
         if grown is None or not has_evidence(grown.name, ctx):
             return
         loop = input_sized_loop(ctx, allow_while=True)
-        if loop is None or grown.name in reset_in_loop(loop, ctx):
+        if loop is None or grown.name in reset_in_loop(loop, ctx) or leaves_loop_after(ctx, loop, node):
+            return
+        key = (grown.name, id(loop.node))
+        if key in self.reported:
             return
         shape = shape_of_name(grown.name, ctx, loop)
         if shape.kind not in ("str", "bytes"):
             return
+        self.reported.add(key)
         confidence = self._confidence(shape.kind, grown, ctx)
         where = f"on each pass of `{describe_loop(loop, ctx)}`"
         if shape.kind == "bytes":
