@@ -60,6 +60,7 @@ class Book(Base):
     author: Mapped["Author"] = relationship()
     tags: Mapped[list["Tag"]] = relationship(lazy="selectin")
     reviews = relationship("Review", lazy="dynamic")
+    shelf = relationship("Shelf", lazy="joined")
 """
 
 
@@ -130,6 +131,7 @@ class LazyLoadInLoop(PythonRule):
     VALID = (
         # eager loading covers it
         Valid(_MODELS + "def f():\n    for b in Book.objects.select_related('author'):\n        print(b.author.name)\n"),
+        Valid(_MODELS + "def f():\n    for b in Book.objects.select_related():\n        print(b.author.name)\n"),
         Valid(_MODELS + "def f():\n    books = Book.objects.filter(title__startswith='A')\n"
                         "    books = books.prefetch_related('tags')\n    for b in books:\n        print(b.tags.all())\n"),
         Valid(_MODELS + "from django.db.models import Prefetch\n\n"
@@ -152,7 +154,9 @@ class LazyLoadInLoop(PythonRule):
         # SQLAlchemy: options cover it; lazy="selectin" mapping; the id column
         Valid(_SQLALCHEMY + "def f(session):\n    for b in session.scalars(select(Book).options(joinedload(Book.author))):\n        print(b.author)\n"),
         Valid(_SQLALCHEMY + "def f(session):\n    for b in session.query(Book).options(joinedload('author')).all():\n        print(b.author)\n"),
-        Valid(_SQLALCHEMY + "def f(session):\n    for b in session.scalars(select(Book)):\n        print(b.tags)\n"),
+        Valid(_SQLALCHEMY + "def f(session):\n    for b in session.scalars(select(Book)):\n        print(b.tags, b.shelf)\n"),
+        Valid(_SQLALCHEMY + "def f(session):\n    stmt = select(Book)\n    stmt = stmt.options(selectinload(Book.author))\n"
+                            "    for b in session.scalars(stmt).all():\n        print(b.author)\n"),
         Valid(_SQLALCHEMY + "def f(session):\n    for b in session.scalars(select(Book)):\n        print(b.author_id)\n"),
         # rows of a plain execute() are Row tuples
         Valid(_SQLALCHEMY + "def f(session):\n    for row in session.execute(select(Book)):\n        print(row.author)\n"),

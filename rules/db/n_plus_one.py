@@ -153,6 +153,8 @@ class NPlusOne(PythonRule):
         Valid(_MODELS + "def f():\n    for b in Book.objects.all():\n        print(b.shout())\n"),
         Valid(_MODELS + "def f():\n    for b in Book.objects.all():\n        b.save()\n"),
         Valid(_MODELS + "def f(books):\n    for b in books:\n        print(b.sales())\n"),
+        # the loop stops at the first object it asks
+        Valid(_MODELS + "def f():\n    for b in Book.objects.all():\n        if b.review_count:\n            return b\n"),
         # a related-manager call a prefetch serves is PFL202's; a write through it PFL203's
         Valid(_MODELS + "def f():\n    for b in Book.objects.all():\n        print(b.tags.count())\n"),
         Valid(_MODELS + "def f(t):\n    for b in Book.objects.all():\n        b.tags.add(t)\n"),
