@@ -52,8 +52,18 @@ def test_guide_covers_every_bad_example() -> None:
     codes = set()
     for path in _files("guide"):
         codes |= {code for _, code in expected_findings(path)}
-    assert {"PFL101", "PFL102", "PFL103", "PFL105", "PFL110", "PFL201", "PFL203", "PFL205", "PFL206", "PFL301",
-            "PFL401"} <= codes
+    assert {"PFL101", "PFL102", "PFL103", "PFL105", "PFL110", "PFL201", "PFL203", "PFL204", "PFL205", "PFL206",
+            "PFL301", "PFL401"} <= codes
+
+
+def test_orm_projects_exercise_the_orm_rules() -> None:
+    """Both ORM fixture projects show each ORM rule firing (their hard negatives are the
+    unmarked lines)."""
+    for project in ("orm_django", "orm_sqlalchemy"):
+        codes = set()
+        for path in _files(project):
+            codes |= {code for _, code in expected_findings(path)}
+        assert {"PFL201", "PFL202", "PFL204"} <= codes, project
 
 
 def test_shop_exercises_every_rule() -> None:
