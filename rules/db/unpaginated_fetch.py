@@ -167,7 +167,7 @@ class UnpaginatedFetch(PythonRule):
     def visit_Call(self, node: cst.Call, ctx: Context) -> None:
         if ctx.function is None:
             return
-        if _is_response(node, ctx) or (_serializes_many(node) and ctx.summary.current_entry == "handler"):
+        if _is_response(node, ctx) or (ctx.summary.current_entry == "handler" and _serializes_many(node)):
             for arg in node.args:
                 self._scan(arg.value, ctx)
 
