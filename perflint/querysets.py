@@ -534,11 +534,18 @@ def call_access(call: cst.Call) -> Access | None:
     return Access(root, names, None, tuple(methods), tuple(attributes))
 
 
-def read_access(node: cst.Attribute) -> Access | None:
+def read_access(node: cst.Attribute, ctx: Context) -> Access | None:
+    """The reads of ``b.author.name``; assigning to it (``b.author = a``, ``del b.author``)
+    reads only what is before the last attribute."""
     chain = attribute_chain(node)
     if chain is None:
         return None
     root, attributes = chain
+    parent = ctx.parents[-1] if ctx.parents else None
+    if isinstance(parent, (cst.AssignTarget, cst.AnnAssign)) and parent.target is node or isinstance(parent, cst.Del):
+        attributes = attributes[:-1]
+        if not attributes:
+            return None
     return Access(root, tuple(a.attr.value for a in attributes), None, (), tuple(attributes))
 
 

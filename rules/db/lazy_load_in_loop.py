@@ -149,6 +149,8 @@ class LazyLoadInLoop(PythonRule):
         Valid(_MODELS + "def f(books):\n    for b in books:\n        print(b.author.name)\n"),
         # a relation the project does not declare (no model named Book here)
         Valid("def f():\n    for b in Book.objects.all():\n        print(b.author.name)\n"),
+        # setting the relation writes the attribute: nothing is loaded
+        Valid(_MODELS + "def f(a):\n    for b in Book.objects.all():\n        b.author = a\n        b.save()\n"),
         # a write through the related manager is PFL203's
         Valid(_MODELS + "def f(tag):\n    for b in Book.objects.all():\n        b.tags.add(tag)\n"),
         # SQLAlchemy: options cover it; lazy="selectin" mapping; the id column
@@ -174,6 +176,8 @@ class LazyLoadInLoop(PythonRule):
         Invalid(_MODELS + "def f():\n    for b in Book.objects.select_related('author'):\n        print(b.tags.count())\n", (_D + 3,)),
         # the reverse accessor Author gains from Book.author (related_name="books")
         Invalid(_MODELS + "def f():\n    for a in Author.objects.all():\n        print(a.books.all())\n", (_D + 3,)),
+        # changing the related row reads it first
+        Invalid(_MODELS + "def f():\n    for b in Book.objects.all():\n        b.author.name = b.title\n", (_D + 3,)),
         # eager loading of another relation does not cover this one
         Invalid(_MODELS + "def f():\n    for b in Book.objects.prefetch_related('tags'):\n        print(b.author)\n", (_D + 3,)),
         # SQLAlchemy 2.0 and 1.x styles; a dynamic relationship's query
@@ -186,7 +190,7 @@ class LazyLoadInLoop(PythonRule):
     def visit_Attribute(self, node: cst.Attribute, ctx: Context) -> None:
         if not ctx.loops or is_chain_link(node, ctx):
             return
-        access = read_access(node)
+        access = read_access(node, ctx)
         if access is not None:
             self._check(access, None, ctx)
 

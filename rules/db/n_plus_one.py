@@ -220,7 +220,7 @@ class NPlusOne(PythonRule):
     def visit_Attribute(self, node: cst.Attribute, ctx: Context) -> None:
         if not ctx.loops or is_chain_link(node, ctx):
             return
-        access = read_access(node)
+        access = read_access(node, ctx)
         if access is not None:
             self._orm_object_access(access, None, ctx)
 
