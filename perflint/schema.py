@@ -324,6 +324,9 @@ class Schema:
         final = self._relation(models[0], check.columns[0]) if len(check.columns) == 1 else None
         if final is not None and final.get("kind") == "generic":
             return f" (a generic foreign key: `prefetch_related('{check.columns[0]}')`, select_related cannot follow it)"
+        if final is not None and final.get("kind") == "relationship" and final.get("many") is False \
+                and check.value == "read":
+            return " (`joinedload` fits this many-to-one as well)"
         return ""
 
     def _loads_eagerly(self, model: Model, depth: int = 0) -> bool:

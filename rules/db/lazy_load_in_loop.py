@@ -257,4 +257,4 @@ def _message(shown: str, path: tuple[str, ...], access: str, source: QuerySource
         option = f"selectinload({source.model}.{path[0]})" + "".join(
             f".selectinload(<{previous} model>.{step})" for previous, step in zip(path, path[1:]))
     return (f"`{shown}` lazy-loads once per iteration of `{loop}` (N+1); add "
-            f"`.options({option})` to the query built at {where} (`joinedload` for a many-to-one)")
+            f"`.options({option})` to the query built at {where}")
