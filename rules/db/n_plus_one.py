@@ -59,6 +59,15 @@ class NPlusOne(PythonRule):
     Flags a database query that runs once per iteration of a `for` loop or a
     comprehension: one query for the list, then N more, one per row.
 
+    Queries are SQL sinks and ORM query methods (Django managers/querysets, SQLAlchemy
+    sessions and queries, plus the `query-methods` of the configuration). On the objects
+    of a query the loop walks (`for b in Book.objects.filter(...)`), it also flags a
+    related-manager call that queries even when the relation is prefetched
+    (`b.tags.filter(...).first()`) and a model property or method that runs a query
+    (`b.review_count` whose body calls `self.reviews.count()`), decided against the
+    models the project defines, in any file (relation reads and prefetchable manager
+    calls are PFL202's).
+
     ## Why is this bad?
     Each query pays a network round trip, parsing and planning. With 500 rows that
     is 501 round trips where 1 or 2 would do; latency grows with the data, and the
@@ -88,7 +97,9 @@ class NPlusOne(PythonRule):
     and DDL, `while` loops (pagination and polling), a different table per pass
     (`model.objects` on the loop's model, `FROM %s` formatted from the loop), batches
     per group or chunk (`filter(pk__in=ids)`, `in_bulk(ids)`), and queries that only
-    feed assertions (tests checking each fixture row).
+    feed assertions (tests checking each fixture row). For model members: members that
+    query only through relations the rows were loaded with, writes (`save()`), and
+    objects whose query the code does not show.
     """
 
     code = "PFL201"
