@@ -198,6 +198,7 @@ def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Conf
         if cache:
             cache.put("file", key, output["result"])
 
+    project_started = time.perf_counter()
     findings = [finding for result in results if result for finding in result.findings]
     if any(finding.schema_check for finding in findings):
         schema = build_schema([result for result in results if result], schema_order)
@@ -205,6 +206,8 @@ def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Conf
     sources = {source.display: data for source, data, _key in contents}
     findings = _project_phase(findings, [result for result in results if result], sources,
                               config.enabled_codes(), cache, options.measured)
+    # schema, call graph, interprocedural findings, ranking: what the project phase costs
+    stats["project_seconds"] = round(time.perf_counter() - project_started, 3)
     summaries = [summary for r in results if r and (summary := _summary(r)) is not None] \
         if options.keep_summaries else []
     return findings, errors, summaries
