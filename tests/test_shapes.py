@@ -8,7 +8,8 @@ import pytest
 from perflint.config import Config
 from perflint.context import Context
 from perflint.knowledge import Knowledge
-from perflint.rules.algo.shapes import accumulation, shape_of_name
+from perflint.rules.algo.shapes import accumulation, leaves_loop_after, shape_of_name
+from perflint.rules.loops import input_sized_loop
 from perflint.summary_builder import SummaryBuilder
 from perflint.traversal import Dispatcher, Walker
 
@@ -128,3 +129,50 @@ def test_not_accumulation(code: str) -> None:
     statement = _statement(code)
     assert isinstance(statement, (cst.AugAssign, cst.Assign))
     assert accumulation(statement) is None
+
+
+class _LoopProbe:
+    """At each ``probe()`` call: the header of the input-sized loop and whether the call
+    runs at most once per loop."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str | None, bool]] = []
+
+    def visit_Call(self, node: cst.Call, ctx: Context) -> None:
+        if isinstance(node.func, cst.Name) and node.func.value == "probe":
+            loop = input_sized_loop(ctx, allow_while=True)
+            if loop is None:
+                self.seen.append((None, False))
+                return
+            header = ctx.module.code_for_node(loop.node).splitlines()[0].strip()
+            self.seen.append((header, leaves_loop_after(ctx, loop, node)))
+
+
+def probe_loop(source: str) -> tuple[str | None, bool]:
+    module = cst.parse_module(source)
+    ctx = Context("m.py", module, Knowledge(), Config(), SummaryBuilder("m.py"))
+    recorder = _LoopProbe()
+    Walker(ctx, Dispatcher([recorder])).run(module)
+    (found,) = recorder.seen
+    return found
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    # the innermost loop over the input; a small literal loop inside does not count
+    ("def f(xs):\n    for x in xs:\n        for k in ('a', 'b'):\n            probe()\n", ("for x in xs:", False)),
+    ("def f(xs):\n    for k in range(3):\n        probe()\n", (None, False)),
+    # while loops count, except a number counted against a literal
+    ("def f(q):\n    while q:\n        probe()\n", ("while q:", False)),
+    ("def f(n):\n    while n > 0:\n        probe()\n        n -= 1\n", (None, False)),
+    # a body that always leaves on its first pass is no loop; a first-hit exit still is
+    ("def f(xs):\n    for x in xs:\n        probe()\n        return x\n", (None, False)),
+    ("def f(xs):\n    for x in xs:\n        if x:\n            return x\n        probe()\n", ("for x in xs:", False)),
+    # the call's own block leaves the loop right after it: at most once per loop
+    ("def f(xs):\n    for x in xs:\n        if x:\n            probe()\n            break\n", ("for x in xs:", True)),
+    ("def f(xs):\n    for x in xs:\n        if x:\n            return probe()\n", ("for x in xs:", True)),
+    # ... but a break inside a nested (small) loop only leaves that one
+    ("def f(xs):\n    for x in xs:\n        for k in ('a', 'b'):\n            probe()\n            break\n", ("for x in xs:", False)),
+    ("def f(xs):\n    for x in xs:\n        for k in ('a', 'b'):\n            probe()\n            return\n", ("for x in xs:", True)),
+])
+def test_input_sized_loop_and_exits(source: str, expected: tuple[str | None, bool]) -> None:
+    assert probe_loop(source) == expected, source

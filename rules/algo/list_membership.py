@@ -156,11 +156,11 @@ class ListMembershipInLoop(PythonRule):
             return
         if name in reset_in_loop(loop, ctx):
             return  # a new list per pass: nothing accumulates across passes
-        # The element must change across passes; a loop-invariant test is hoistable, not a scan per item.
-        if not names_read(element) & loop_bound_names(ctx):
-            return
         shape = shape_of_name(name, ctx, loop)
-        if shape.kind != "list" or not shape.grows or bounded_in_loop(loop, name, ctx):
+        if shape.kind != "list" or not shape.grows:
+            return
+        # The element must change across passes; a loop-invariant test is hoistable, not a scan per item.
+        if not names_read(element) & loop_bound_names(ctx) or bounded_in_loop(loop, name, ctx):
             return
         test = code_for(node, ctx)
         grown_here = name in grown_in_loop(loop, ctx)

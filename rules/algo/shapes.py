@@ -14,6 +14,7 @@ the loop starts a new list per pass: nothing accumulates across passes).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -223,19 +224,53 @@ def _collect_scope(node: cst.CSTNode) -> ScopeFacts:
         body: cst.CSTNode = node.body
     else:
         body = node
-    for sub in iter_subtree(body):
-        if type(sub) in _BINDING_NODES:
-            _note_binding(sub, facts)
+    for sub in statement_nodes(body):
+        _note_binding(sub, facts)
     return facts
 
 
-# The node types ``_note_binding`` reads: an exact-type set test is far cheaper than its
-# chain of isinstance() checks against LibCST's classes on every node of a scope.
-_BINDING_NODES: frozenset[type] = frozenset({
-    cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Call, cst.For, cst.WithItem, cst.NamedExpr,
-    cst.ExceptHandler, cst.Global, cst.Nonlocal, cst.Import, cst.ImportFrom, cst.FunctionDef,
-    cst.ClassDef, cst.Del,
-})
+def statement_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The statements below ``root`` (a module, class, block or loop body) where names are
+    bound or grown, without walking expressions: every small statement (and the call of
+    an expression statement, ``seen.append(x)``), ``for`` statements, ``with`` items,
+    ``except`` handlers, and nested ``def``/``class`` (not their bodies).
+
+    Expressions are most of a scope's nodes and bind almost nothing (a walrus, an
+    ``append`` inside a conditional expression): skipping them keeps a scope's scan cheap,
+    and what it misses can only make a list look like it does not grow (quiet)."""
+    stack: list[cst.CSTNode] = [root.body if isinstance(root, cst.ClassDef) else root]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind in _BLOCKS:
+            stack.extend(reversed(node.body))  # type: ignore[attr-defined]
+        elif kind is cst.For:
+            yield node
+            stack.extend(s for s in (node.orelse, node.body) if s is not None)  # type: ignore[attr-defined]
+        elif kind in (cst.While, cst.If):
+            stack.extend(s for s in (node.orelse, node.body) if s is not None)  # type: ignore[attr-defined]
+        elif kind in (cst.Else, cst.Finally):
+            stack.append(node.body)  # type: ignore[attr-defined]
+        elif kind is cst.With:
+            yield from node.items  # type: ignore[attr-defined]
+            stack.append(node.body)  # type: ignore[attr-defined]
+        elif kind in (cst.Try, cst.TryStar):
+            yield from node.handlers  # type: ignore[attr-defined]
+            stack.extend(s for s in (node.finalbody, node.orelse, *(h.body for h in node.handlers),  # type: ignore[attr-defined]
+                                     node.body) if s is not None)  # type: ignore[attr-defined]
+        elif kind is cst.Match:
+            stack.extend(case.body for case in node.cases)  # type: ignore[attr-defined]
+        elif kind is cst.Expr:
+            value = node.value  # type: ignore[attr-defined]
+            if type(value) is cst.Call:
+                yield value
+        else:
+            yield node  # small statements, nested def/class
+
+
+_BLOCKS: frozenset[type] = frozenset(
+    {cst.Module, cst.IndentedBlock, cst.SimpleStatementSuite, cst.SimpleStatementLine}
+)
 
 
 def _note_binding(sub: cst.CSTNode, facts: ScopeFacts) -> None:  # noqa: C901 - one case per node type
@@ -459,7 +494,7 @@ def loop_assignments(loop: LoopFrame, ctx: Context) -> dict[str, list[cst.BaseEx
     found = ctx.memo.get(key)
     if found is None:
         found = {}
-        for sub in iter_subtree(body):
+        for sub in statement_nodes(body):
             if isinstance(sub, cst.Assign) and len(sub.targets) == 1 \
                     and isinstance(sub.targets[0].target, cst.Name):
                 found.setdefault(sub.targets[0].target.value, []).append(sub.value)
@@ -479,7 +514,7 @@ def reset_in_loop(loop: LoopFrame, ctx: Context) -> set[str]:
         found = set(loop.targets)
         body = loop.body
         if body is not None and not isinstance(loop.node, cst.CompFor):
-            for sub in iter_subtree(body):
+            for sub in statement_nodes(body):
                 found |= _resets(sub)
         ctx.memo[key] = found
     return found
@@ -518,9 +553,8 @@ def grown_in_loop(loop: LoopFrame, ctx: Context) -> set[str]:
         found = set()
         if loop.body is not None and not isinstance(loop.node, cst.CompFor):
             facts = ScopeFacts()
-            for sub in iter_subtree(loop.body):
-                if type(sub) in _BINDING_NODES:
-                    _note_binding(sub, facts)
+            for sub in statement_nodes(loop.body):
+                _note_binding(sub, facts)
             found = facts.grown | _item_assigned(loop.body)
         ctx.memo[key] = found
     return found
@@ -529,7 +563,7 @@ def grown_in_loop(loop: LoopFrame, ctx: Context) -> set[str]:
 def _item_assigned(node: cst.CSTNode) -> set[str]:
     """``x[k] = v`` / ``x[k] += v`` below ``node``."""
     names: set[str] = set()
-    for sub in iter_subtree(node):
+    for sub in statement_nodes(node):
         targets = ([t.target for t in sub.targets] if isinstance(sub, cst.Assign)
                    else [sub.target] if isinstance(sub, cst.AugAssign) else [])
         for target in targets:
