@@ -133,8 +133,13 @@ def build_call_graph(summaries: list[FileSummary]) -> nx.DiGraph:
                 if callee is None or callee == caller:
                     continue
                 previous = graph.get_edge_data(caller, callee)
-                if previous is None or previous["loop_depth"] < call.loop_depth:
-                    graph.add_edge(caller, callee, loop_depth=call.loop_depth)
+                if previous is None:
+                    # steady: some call to the callee runs on every call of the caller (not
+                    # only in an except handler or behind a cache): effects pass through it
+                    graph.add_edge(caller, callee, loop_depth=call.loop_depth, steady=not call.rare)
+                else:
+                    previous["loop_depth"] = max(previous["loop_depth"], call.loop_depth)
+                    previous["steady"] = previous["steady"] or not call.rare
     return graph
 
 

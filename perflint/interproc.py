@@ -113,9 +113,10 @@ def _reach(graph: nx.DiGraph, functions: dict[str, _Function], effect: str,
         node = queue.popleft()
         if node not in graph:
             continue
-        for caller in graph.predecessors(node):
-            # a memoised function (``@lru_cache``) does not repeat what it calls
-            if caller not in reach and not (caller in functions and functions[caller].function.cached) \
+        for caller, _, steady in graph.in_edges(node, data="steady"):
+            # a memoised function (``@lru_cache``) does not repeat what it calls, nor does a
+            # call that runs only in an except handler or behind a cache (not steady)
+            if caller not in reach and steady and not (caller in functions and functions[caller].function.cached) \
                     and not (sync_only and caller in functions and functions[caller].function.is_async):
                 reach[caller] = node
                 queue.append(caller)
@@ -135,7 +136,7 @@ def _site(effect: str, entry: _Function, call: CallSite, path: list[str], functi
     for hop, following in zip(path, path[1:]):
         owner = functions[hop]
         link = next((c for c in owner.function.calls
-                     if resolver.resolve(c.callee, owner.summary, owner.function.qualname) == following),
+                     if not c.rare and resolver.resolve(c.callee, owner.summary, owner.function.qualname) == following),
                     None)
         steps.append(Step(owner.summary.path, owner.function.qualname,
                           link.callee if link else "", link.index if link else 0))

@@ -52,14 +52,35 @@ class FactCollector:
         # reaches (``execute(text(SQL))``, a constant used twice): the first (outermost) wins.
         self.sql_uses: dict[int, SqlUse] = {}
         self._main_guards = 0  # inside ``if __name__ == "__main__":`` at module level
+        self._test_names: dict[int, frozenset[str]] = {}  # ``if`` node id -> names its test reads
+        # function node id -> top-level statement id -> names tested by the early returns above it
+        self._early_returns: dict[int, dict[int, frozenset[str]]] = {}
+
+    def visit_Global(self, node: cst.Global, ctx: Context) -> None:
+        ctx.summary.add_declared([item.name.value for item in node.names])
+
+    def visit_Nonlocal(self, node: cst.Nonlocal, ctx: Context) -> None:
+        ctx.summary.add_declared([item.name.value for item in node.names])
+
+    def visit_AugAssign(self, node: cst.AugAssign, ctx: Context) -> None:
+        _record_fill(node.target, ctx)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign, ctx: Context) -> None:
+        if node.value is not None:
+            _record_fill(node.target, ctx)
 
     def visit_Assign(self, node: cst.Assign, ctx: Context) -> None:
-        # ``svc = PricingService(...)``: what later ``svc.method()`` calls resolve to.
-        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name) \
-                and isinstance(node.value, cst.Call):
-            constructor = dotted_name(node.value.func)
+        for target in node.targets:
+            _record_fill(target.target, ctx)
+        # ``svc = PricingService(...)``: what later ``svc.method()`` calls resolve to; any
+        # other value bound to the name (``None`` aside: nothing is called on it) makes it
+        # ambiguous.
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            constructor = dotted_name(node.value.func) if isinstance(node.value, cst.Call) else None
             if constructor is not None and constructor.rpartition(".")[2][:1].isupper():
                 ctx.summary.add_instance(node.targets[0].target.value, constructor)
+            elif not (isinstance(node.value, cst.Name) and node.value.value == "None"):
+                ctx.summary.add_instance(node.targets[0].target.value, None)
 
     def visit_If(self, node: cst.If, ctx: Context) -> None:
         if ctx.function is None and _is_main_guard(node.test):
@@ -90,7 +111,11 @@ class FactCollector:
             # Whether the loop runs per input item is PFL201's question; the call graph asks
             # it of every call in a loop, for the query a callee may run further down.
             multiplying = bool(ctx.loops) and multiplying_loop(ctx, ctx.knowledge, allow_while=False) is not None
-            index = ctx.summary.add_call(callee, len(ctx.loops), multiplying)
+            in_handler, guards = self._conditions(ctx) if ctx.function is not None else (False, frozenset())
+            index = ctx.summary.add_call(callee, len(ctx.loops), multiplying, in_handler, guards)
+            owner, _, method = callee.rpartition(".")
+            if method in _FILLING_METHODS and owner and "." not in owner:
+                ctx.summary.add_fill(owner)  # ``_seen.add(key)``, ``_cache.setdefault(k, v)``
         query = classify_call(node, ctx)
         if query is not None:
             effect = "write" if query.is_write else "query"
@@ -104,6 +129,73 @@ class FactCollector:
         if sql is not None and id(sql[1]) not in self.sql_uses:
             self.sql_uses[id(sql[1])] = SqlUse(sql[0], sql[1], ctx.frame.qualname, len(ctx.loops),
                                                wildcard_params(node, ctx))
+
+
+    def _conditions(self, ctx: Context) -> tuple[bool, frozenset[str]]:
+        """Whether the call being visited sits in an ``except`` handler of its function,
+        and the names read by the tests of the ``if`` statements it runs behind (its
+        branches, not its test) and of the early returns (``if x: return ...``) above it."""
+        function = ctx.function
+        assert function is not None
+        parents = ctx.parents
+        in_handler = False
+        names: set[str] = set()
+        child: cst.CSTNode | None = None
+        position = len(parents) - 1
+        while position >= 0:
+            node = parents[position]
+            if node is function.node:
+                break
+            if isinstance(node, cst.If) and child is not None and child is not node.test:
+                tested = self._test_names.get(id(node))
+                if tested is None:
+                    tested = self._test_names[id(node)] = frozenset(names_read(node.test))
+                names |= tested
+            elif isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)) and child is node.body:
+                in_handler = True
+            child = node
+            position -= 1
+        # parents[position] is the function, then its body block, then the top-level statement
+        if position >= 0 and position + 2 < len(parents) and isinstance(function.node, cst.FunctionDef):
+            early = self._early_returns.get(id(function.node))
+            if early is None:
+                early = self._early_returns[id(function.node)] = _early_return_tests(function.node)
+            names |= early.get(id(parents[position + 2]), frozenset())
+        return in_handler, frozenset(names)
+
+
+# ``N.add(x)`` and the like: the function stores into N (a cache when N outlives the call).
+_FILLING_METHODS = frozenset({"add", "append", "appendleft", "extend", "update", "setdefault", "insert",
+                              "__setitem__"})
+
+
+def _record_fill(target: cst.BaseExpression, ctx: Context) -> None:
+    """``N[k] = v`` stores into N; ``N = v`` too when N is declared global (settled later)."""
+    if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+        ctx.summary.add_fill(target.value.value)
+    elif isinstance(target, cst.Name):
+        ctx.summary.add_fill(target.value)
+
+
+def _early_return_tests(function: cst.FunctionDef) -> dict[int, frozenset[str]]:
+    """Top-level statement id -> the names read by the tests of the ``if <test>: return ...``
+    statements before it (the statement runs only when none of them returned)."""
+    result: dict[int, frozenset[str]] = {}
+    if not isinstance(function.body, cst.IndentedBlock):
+        return result
+    seen: frozenset[str] = frozenset()
+    for statement in function.body.body:
+        if seen:
+            result[id(statement)] = seen
+        if isinstance(statement, cst.If) and statement.orelse is None and _only_returns(statement.body):
+            seen = seen | names_read(statement.test)
+    return result
+
+
+def _only_returns(block: cst.BaseSuite) -> bool:
+    lines = block.body if isinstance(block, cst.IndentedBlock) else [block]
+    return len(lines) == 1 and isinstance(lines[0], (cst.SimpleStatementLine, cst.SimpleStatementSuite)) \
+        and len(lines[0].body) == 1 and isinstance(lines[0].body[0], cst.Return)
 
 
 def _own_statement(call: cst.Call, query: QueryCall, ctx: Context) -> bool:

@@ -18,6 +18,9 @@ class CallSite:
     index: int = 0
     # Inside a loop that runs once per input item (what PFL201 asks of a loop).
     multiplying: bool = False
+    # Not run on every call of its function: in an ``except`` handler, or behind a cache the
+    # function fills (perflint.summary_builder._settle). Carries no effect to callers.
+    rare: bool = False
 
 
 @dataclass
@@ -61,7 +64,8 @@ class FileSummary:
                  "effects": {effect: list(site) for effect, site in f.effects.items()},
                  "instances": dict(f.instances),
                  "cached": f.cached,
-                 "calls": [[c.callee, c.loop_depth, c.index, c.multiplying] for c in f.calls]}
+                 "calls": [[c.callee, c.loop_depth, c.index, c.multiplying, *([True] if c.rare else [])]
+                           for c in f.calls]}
                 for f in self.functions
             ],
         }
@@ -70,7 +74,8 @@ class FileSummary:
     def from_json(cls, data: dict[str, Any]) -> FileSummary:
         functions = [
             FunctionSummary(f["qualname"], f["is_async"], f["entry"],
-                            [CallSite(str(c[0]), int(c[1]), int(c[2]), bool(c[3])) for c in f["calls"]],
+                            [CallSite(str(c[0]), int(c[1]), int(c[2]), bool(c[3]), len(c) > 4 and bool(c[4]))
+                             for c in f["calls"]],
                             bool(f.get("queries")),
                             {str(k): (str(v[0]), int(v[1])) for k, v in f.get("effects", {}).items()},
                             dict(f.get("instances", {})), bool(f.get("cached")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -14,6 +15,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from perflint.context import Context, Frame
 
 
+@dataclass
+class _Open:
+    """What the builder learns about a function while it is walked and settles when it
+    leaves it: which calls do not run on every call of the function (in an ``except``
+    handler; behind a cache the function fills), and from that its effects."""
+
+    frame: Frame
+    handler_calls: set[int] = field(default_factory=set)  # positions in ``calls``
+    guards: dict[int, frozenset[str]] = field(default_factory=dict)  # position -> names tested
+    candidates: list[tuple[str, tuple[str, int]]] = field(default_factory=list)  # (effect, site)
+    fills: set[str] = field(default_factory=set)  # names stored into (``N[k] = v``, ``N.add(v)``)
+    declared: set[str] = field(default_factory=set)  # ``global N`` / ``nonlocal N``
+
+
 class SummaryBuilder:
     """Collects a FileSummary during the traversal (called by the walker)."""
 
@@ -21,6 +36,10 @@ class SummaryBuilder:
         self.summary = FileSummary(path, module_name_for(path))
         self._functions: list[FunctionSummary] = []
         self._view_classes: list[bool] = []
+        # Names bound to more than one kind of value, per open function and at module level.
+        self._rebound: list[set[str]] = []
+        self._module_rebound: set[str] = set()
+        self._open: list[_Open] = []
 
     def enter_function(self, frame: Frame, ctx: Context) -> None:
         entry = entry_kind(frame.decorators)
@@ -35,9 +54,13 @@ class SummaryBuilder:
         function.cached = any(name.rpartition(".")[2] in CACHING_DECORATORS for name in frame.decorators)
         self.summary.functions.append(function)
         self._functions.append(function)
+        self._rebound.append(set())
+        self._open.append(_Open(frame))
 
     def leave_function(self) -> None:
-        self._functions.pop()
+        function = self._functions.pop()
+        self._rebound.pop()
+        _settle(function, self._open.pop())
 
     @property
     def current_entry(self) -> str | None:
@@ -74,38 +97,95 @@ class SummaryBuilder:
                 imports[local] = f"{base}.{name}" if base else name
         ctx.dialect_hint = ctx.dialect_hint or _dialect_from_imports(imports)
 
-    def add_call(self, callee: str, loop_depth: int, multiplying: bool = False) -> int:
-        """Record a call; returns its index among the function's calls to ``callee``."""
+    def add_call(self, callee: str, loop_depth: int, multiplying: bool = False, in_handler: bool = False,
+                 guards: frozenset[str] = frozenset()) -> int:
+        """Record a call; returns its index among the function's calls to ``callee``.
+        ``in_handler``: inside an ``except`` handler; ``guards``: the names read by the
+        tests of the ``if`` statements (and earlier early returns) it runs behind."""
         if not self._functions:
             return 0
         function = self._functions[-1]
         index = sum(1 for call in function.calls if call.callee == callee)
+        position = len(function.calls)
         function.calls.append(CallSite(callee, loop_depth, index, multiplying))
+        if in_handler:
+            self._open[-1].handler_calls.add(position)
+        if guards:
+            self._open[-1].guards[position] = guards
         return index
+
+    def add_fill(self, name: str) -> None:
+        """The current function stores into ``name`` (``N[k] = v``, ``N.add(v)``, or
+        assigns it after ``global N``)."""
+        if self._open:
+            self._open[-1].fills.add(name)
+
+    def add_declared(self, names: list[str]) -> None:
+        """``global``/``nonlocal`` names of the current function."""
+        if self._open:
+            self._open[-1].declared.update(names)
 
     def add_entry_ref(self, callee: str, kind: str) -> None:
         """A function named as an entry point by reference (a URL route, a ``__main__`` call)."""
         if (callee, kind) not in self.summary.entry_refs:
             self.summary.entry_refs.append((callee, kind))
 
-    def add_instance(self, name: str, class_name: str) -> None:
-        """``name = ClassName(...)`` in the current function, or at module level."""
+    def add_instance(self, name: str, class_name: str | None) -> None:
+        """``name = ClassName(...)`` in the current function, or at module level; ``None``
+        for any other value bound to ``name`` there. A name bound to two classes, or to a
+        class and something else, holds either (the scope is read without its control
+        flow): calls on it stay unresolved rather than go to the last class written."""
         owner = self._functions[-1].instances if self._functions else self.summary.instances
-        owner[name] = class_name
+        rebound = self._rebound[-1] if self._functions else self._module_rebound
+        if name in rebound:
+            return
+        if class_name is None or owner.get(name, class_name) != class_name:
+            rebound.add(name)
+            owner.pop(name, None)
+        else:
+            owner[name] = class_name
 
     def mark_effect(self, effect: str, site: tuple[str, int]) -> None:
-        """The current function has ``effect`` itself (e.g. "block"), first at ``site``."""
-        if self._functions:
-            self._functions[-1].effects.setdefault(effect, site)
+        """The current function has ``effect`` itself (e.g. "block") at ``site``; its
+        effects are settled when it is left (see ``_settle``)."""
+        if self._open:
+            self._open[-1].candidates.append((effect, site))
 
     def mark_query(self, effect: str = "query", site: tuple[str, int] | None = None) -> None:
         """The current function runs a query itself; ``effect`` is "query" (a read) or
         "write", ``site`` the (callee, index) of the call that does it."""
         if self._functions:
-            function = self._functions[-1]
-            function.queries = True
+            self._functions[-1].queries = True
             if site is not None:
-                function.effects.setdefault(effect, site)
+                self._open[-1].candidates.append((effect, site))
+
+
+def _settle(function: FunctionSummary, state: _Open) -> None:
+    """Mark the calls that do not run on every call of ``function`` (``CallSite.rare``)
+    and keep as its effects the first call of each kind that does. Rare: inside an
+    ``except`` handler (it runs when the call fails), or behind an ``if`` (or an earlier
+    early return) that tests a name the function itself fills and that outlives the call:
+    a module-level or closure cache (``if not _types: <query>; _types[k] = v``,
+    ``global P; if P: return P ... P = rows``), filled once and then answering."""
+    caches: set[str] = set()
+    if state.fills:
+        node = state.frame.node
+        params = {p.name.value for p in _params(node.params)} if isinstance(node, cst.FunctionDef) else set()
+        local = set(state.frame.assignments) | params
+        caches = {name for name in state.fills if name in state.declared or name not in local}
+    rare: set[tuple[str, int]] = set()
+    for position, call in enumerate(function.calls):
+        if position in state.handler_calls or (caches and caches & state.guards.get(position, frozenset())):
+            call.rare = True
+            rare.add((call.callee, call.index))
+    for effect, site in state.candidates:
+        if site not in rare:
+            function.effects.setdefault(effect, site)
+
+
+def _params(params: cst.Parameters) -> list[cst.Param]:
+    return [p for p in (*params.posonly_params, *params.params, *params.kwonly_params,
+                        params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
 
 
 def _dialect_from_imports(imports: dict[str, str]) -> str | None:

@@ -275,3 +275,104 @@ def test_async_handler_calling_a_sync_helper_that_blocks(tmp_path: Path) -> None
     (finding,) = findings
     assert [(s.function, s.line) for s in finding.trace] == [("stock", 12), ("check", 11), ("wait_for_stock", 6)]
     assert "time.sleep" in finding.message and "asyncio.to_thread(check" in finding.message
+
+
+def test_a_name_bound_to_two_classes_resolves_to_neither(tmp_path: Path) -> None:
+    """``s = A(); s.update(x)`` then ``s = B(); s.update(x)`` in one function: the scope
+    is read without its control flow, so neither call may go to the class written last."""
+    (tmp_path / "serializers.py").write_text(
+        "class PositionSerializer:\n"
+        "    def update(self, instance, data):\n"
+        "        return data\n\n\n"
+        "class FeeSerializer:\n"
+        "    def update(self, instance, data):\n"
+        "        instance.refresh_from_db()\n\n\n"
+        "class Report:\n"
+        "    def rows(self, cur, i):\n"
+        "        cur.execute('SELECT a FROM t WHERE id = %s', (i,))\n")
+    (tmp_path / "views.py").write_text(
+        "from serializers import FeeSerializer, PositionSerializer, Report\n\n\n"
+        "def change(patches, fees):\n"
+        "    for p in patches:\n"
+        "        s = PositionSerializer()\n"
+        "        s.update(p, p.body)\n"
+        "    for f in fees:\n"
+        "        s = FeeSerializer()\n"
+        "        s.update(f, f.body)\n\n\n"
+        "def report(cur, ids, other):\n"
+        "    r = Report()\n"
+        "    r = other\n"
+        "    for i in ids:\n"
+        "        r.rows(cur, i)\n\n\n"
+        "def same_class_twice(cur, ids):\n"
+        "    r = Report()\n"
+        "    r = None\n"
+        "    r = Report()\n"
+        "    for i in ids:\n"
+        "        r.rows(cur, i)\n")
+    found = {(f.path, f.line) for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL201"}
+    assert found == {("views.py", 25)}
+
+
+def test_queries_in_except_handlers_or_behind_a_cache_the_helper_fills_do_not_propagate(tmp_path: Path) -> None:
+    """A helper's query that runs only when its call fails (retry after IntegrityError,
+    create on DoesNotExist) or only until a module-level cache it fills answers (``if not
+    _types: <query>; _types[k] = v``; ``global P; if P: return P ... P = rows``) is not
+    run once per call; a query beside them still is."""
+    (tmp_path / "helpers.py").write_text(
+        "_types = {}\n"
+        "PROVIDERS = []\n"
+        "_seen = set()\n\n\n"
+        "def upsert(answer, Answer, **kwargs):\n"
+        "    try:\n"
+        "        answer.save()\n"
+        "    except IntegrityError:\n"
+        "        answer = Answer.objects.get(**kwargs)\n"
+        "    return answer\n\n\n"
+        "def thumbnail(source, size):\n"
+        "    try:\n"
+        "        return make(source, size)\n"
+        "    except ValueError:\n"
+        "        return create_thumbnail(source, size)\n\n\n"
+        "def create_thumbnail(source, size):\n"
+        "    return Thumbnail.objects.create(source=source, size=size)\n\n\n"
+        "def type_name(engine, oid):\n"
+        "    if not _types:\n"
+        "        for oid_, name in engine.execute('SELECT oid, typname FROM pg_type'):\n"
+        "            _types[oid_] = name\n"
+        "    return _types[oid]\n\n\n"
+        "def providers(cur):\n"
+        "    global PROVIDERS\n"
+        "    if PROVIDERS:\n"
+        "        return PROVIDERS\n"
+        "    cur.execute('SELECT name FROM providers')\n"
+        "    PROVIDERS = cur.fetchall()\n"
+        "    return PROVIDERS\n\n\n"
+        "def mark(cur, key):\n"
+        "    if key not in _seen:\n"
+        "        _seen.add(key)\n"
+        "        cur.execute('UPDATE t SET seen = true WHERE k = %s', (key,))\n\n\n"
+        "def local_memo(cur, keys):\n"
+        "    seen = {}\n"
+        "    if keys[0] not in seen:\n"
+        "        seen[keys[0]] = cur.execute('SELECT a FROM t WHERE k = %s', (keys[0],))\n\n\n"
+        "def lookup(cur, key):\n"
+        "    try:\n"
+        "        cur.execute('SELECT a FROM t WHERE k = %s', (key,))\n"
+        "    except KeyError:\n"
+        "        pass\n")
+    (tmp_path / "views.py").write_text(
+        "from helpers import local_memo, lookup, mark, providers, thumbnail, type_name, upsert\n\n\n"
+        "def save(answers, Answer, engine, cur, fields):\n"
+        "    for a in answers:\n"
+        "        upsert(a, Answer, id=a.id)\n"
+        "        thumbnail(a.src, '60x60')\n"
+        "    for f in fields:\n"
+        "        type_name(engine, f.oid)\n"
+        "        providers(cur)\n"
+        "        mark(cur, f.key)\n"
+        "        local_memo(cur, f.keys)\n"
+        "        lookup(cur, f.key)\n")
+    found = {(f.code, f.line) for f in _run((tmp_path,), tmp_path).findings
+             if f.code in ("PFL201", "PFL203") and f.path == "views.py"}
+    assert found == {("PFL201", 12), ("PFL201", 13)}
