@@ -672,8 +672,12 @@ CONSTRUCTOR_SHAPES: dict[str, str] = {
     "glob.glob": "list", "os.path.split": "tuple", "os.path.splitext": "tuple",
     "os.path.join": "str",
 }
-# Constructors above whose result holds as many items as their input.
-COPYING_CONSTRUCTORS: frozenset[str] = frozenset({"list", "sorted", "tuple", "set", "frozenset"})
+# Constructors above whose first positional argument is their content: the result holds
+# as many items as it (``defaultdict(list)`` takes a factory instead).
+COPYING_CONSTRUCTORS: frozenset[str] = frozenset(
+    {"list", "sorted", "tuple", "set", "frozenset", "dict", "collections.deque",
+     "collections.Counter", "collections.OrderedDict"}
+)
 # Methods whose result kind is the same on every receiver that has them (str/bytes
 # ``split``, file ``readlines``; dict views only without arguments: ``r.keys("k*")`` is redis).
 LIST_RESULT_METHODS: frozenset[str] = frozenset({"split", "rsplit", "splitlines", "readlines"})

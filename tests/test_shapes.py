@@ -50,7 +50,7 @@ def probe(source: str) -> list[tuple[str, str, bool]]:
     ("def f(xs):\n    a = [x for x in ('p', 'q')]\n    probe(a)\n", ("list", False)),
     ("def f(text):\n    a = text.split()\n    probe(a)\n", ("list", True)),
     ("import re\ndef f(text):\n    a = re.split(',', text)\n    probe(a)\n", ("list", True)),
-    ("import os\ndef f(p):\n    a = os.path.split(p)\n    probe(a)\n", ("tuple", True)),
+    ("import os\ndef f(p):\n    a = os.path.split(p)\n    probe(a)\n", ("tuple", False)),
     ("def f(xs):\n    a = list(('p', 'q'))\n    probe(a)\n", ("list", False)),
     # parameters: only their annotation says anything
     ("def f(a: list[int]):\n    probe(a)\n", ("list", True)),
@@ -67,7 +67,8 @@ def probe(source: str) -> list[tuple[str, str, bool]]:
     ("def f(xs):\n    a = {}\n    probe(a)\n", ("dict", False)),
     ("def f(d: dict[str, int]):\n    a = d.keys()\n    probe(a)\n", ("view", False)),
     ("from collections import deque\ndef f(xs):\n    a = deque(xs)\n    probe(a)\n", ("deque", True)),
-    ("import collections\ndef f(xs):\n    a = collections.Counter(xs)\n    probe(a)\n", ("dict", False)),
+    ("import collections\ndef f(xs):\n    a = collections.Counter(xs)\n    probe(a)\n", ("dict", True)),
+    ("from collections import defaultdict\ndef f():\n    a = defaultdict(list)\n    probe(a)\n", ("dict", True)),
     ("def f():\n    a = ''\n    probe(a)\n", ("str", True)),
     ("def f():\n    a = b''\n    probe(a)\n", ("bytes", True)),
     ("def f(x):\n    a = f'{x}'\n    probe(a)\n", ("str", True)),
@@ -176,3 +177,16 @@ def probe_loop(source: str) -> tuple[str | None, bool]:
 ])
 def test_input_sized_loop_and_exits(source: str, expected: tuple[str | None, bool]) -> None:
     assert probe_loop(source) == expected, source
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    # copies and comprehensions of a collection the code fixes are constants too
+    ("MAPPING = {'a': 1, 'b': 2}\ndef f():\n    a = [k for k in MAPPING]\n    probe(a)\n", ("list", False)),
+    ("MAPPING = {'a': 1}\ndef f():\n    a = list(MAPPING.items())\n    probe(a)\n", ("list", False)),
+    ("import enum\nclass Color(enum.Enum):\n    RED = 1\ndef f():\n    a = list(Color)\n    probe(a)\n", ("list", False)),
+    # ... unless the code adds to it
+    ("def f(rows):\n    d = {}\n    for r in rows:\n        d[r.id] = r\n    a = list(d)\n    probe(a)\n", ("list", True)),
+])
+def test_copies_of_constants(source: str, expected: tuple[str, bool]) -> None:
+    (name, kind, grows), = probe(source)
+    assert (kind, grows) == expected, source

@@ -108,10 +108,10 @@ def shape_of_name(name: str, ctx: Context, loop: LoopFrame | None = None, _depth
         # ``rows: list[Row] = fetch()``: the declaration says what the call returns.
         shapes = [s if s.known else Shape(kind.kind, True, kind.how) for s in shapes]
     shape = _join(evidence + shapes)
-    if shape.kind == "list" and not shape.grows and name in facts.grown:
-        literal = next((v for v in values if isinstance(v, cst.List)), None)
+    if shape.kind in _COLLECTION_KINDS and not shape.grows and name in facts.grown:
+        literal = next((v for v in values if isinstance(v, (cst.List, cst.Dict, cst.Set))), None)
         how = f"`{name} = {code_for(literal, ctx, 30)}`, then added to" if literal is not None else shape.how
-        shape = Shape("list", True, how)
+        shape = Shape(shape.kind, True, how)
     return shape
 
 
@@ -278,6 +278,8 @@ def _note_binding(sub: cst.CSTNode, facts: ScopeFacts) -> None:  # noqa: C901 - 
         for target in sub.targets:
             _bind(target.target, facts, plain=isinstance(target.target, cst.Name)
                   and len(sub.targets) == 1)
+            if isinstance(target.target, cst.Subscript) and isinstance(target.target.value, cst.Name):
+                facts.grown.add(target.target.value.value)  # ``d[k] = v``
             if isinstance(target.target, cst.Name) and _extends_itself(target.target.value, sub.value):
                 facts.grown.add(target.target.value)
     elif isinstance(sub, cst.AnnAssign):
@@ -354,7 +356,7 @@ def value_shape(node: cst.BaseExpression, ctx: Context, self_name: str | None = 
         return Shape("set" if isinstance(node, cst.Set) else "dict")
     comprehension = _COMPREHENSION_KINDS.get(type(node))
     if comprehension is not None:
-        return _comprehension_shape(node, comprehension, ctx)  # type: ignore[arg-type]
+        return _comprehension_shape(node, comprehension, ctx, _depth)  # type: ignore[arg-type]
     if isinstance(node, _STRING_NODES):
         return Shape(_string_kind(node), True, f"`{_code(node, ctx)[:30]}`")
     if isinstance(node, (cst.Integer, cst.Float)):
@@ -373,17 +375,16 @@ def value_shape(node: cst.BaseExpression, ctx: Context, self_name: str | None = 
     if isinstance(node, cst.BinaryOperation):
         return _operation_shape(node, ctx, self_name, _depth)
     if isinstance(node, cst.Call):
-        return call_shape(node, ctx)
+        return call_shape(node, ctx, _depth)
     return UNKNOWN
 
 
 def _comprehension_shape(node: cst.ListComp | cst.SetComp | cst.DictComp, kind: str,
-                         ctx: Context) -> Shape:
-    limit = ctx.config.small_literal_max
+                         ctx: Context, depth: int) -> Shape:
     comp: cst.CompFor | None = node.for_in
     grows = False
     while comp is not None:
-        if not is_bounded_iterable(comp.iter, ctx, limit):
+        if not _constant_size(comp.iter, ctx, depth):
             grows = True
         comp = comp.inner_for_in
     return Shape(kind, grows, "built by a comprehension")
@@ -420,11 +421,44 @@ def _operation_shape(node: cst.BinaryOperation, ctx: Context, self_name: str | N
     return Shape(kinds.pop(), any(s.grows for s in known), known[0].how, all(s.weak for s in known))
 
 
-def call_shape(call: cst.Call, ctx: Context) -> Shape:
+def _constant_size(node: cst.BaseExpression, ctx: Context, depth: int) -> bool:
+    """A collection whose size the code fixes: a small literal (``is_bounded_iterable``),
+    any display, a name holding one that nothing grows (``MAPPING = {...}`` then
+    ``[k for k in MAPPING]``, also through ``.keys()``/``.items()``), or a class defined in
+    the file (``list(Color)`` of an enum)."""
+    if is_bounded_iterable(node, ctx, ctx.config.small_literal_max):
+        return True
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args \
+            and node.func.attr.value in kb.DICT_VIEW_METHODS:
+        node = node.func.value
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
+        return not any(isinstance(e, (cst.StarredElement, cst.StarredDictElement))
+                       for e in node.elements)
+    if not isinstance(node, cst.Name) or depth >= _MAX_DEPTH:
+        return False
+    found = _scope_of(node.value, ctx)
+    if found is not None and any(isinstance(s, cst.ClassDef) and s.name.value == node.value
+                                 for s in _top_level_classes(found[0])):
+        return True
+    shape = shape_of_name(node.value, ctx, None, depth + 1)
+    return shape.known and not shape.grows and shape.kind in _COLLECTION_KINDS
+
+
+_COLLECTION_KINDS = frozenset({"list", "tuple", "set", "frozenset", "dict"})
+
+
+def _top_level_classes(frame: Frame) -> list[cst.ClassDef]:
+    body = getattr(frame.node, "body", None)
+    statements = body.body if isinstance(body, cst.IndentedBlock) else body
+    if not isinstance(statements, (list, tuple)):
+        return []
+    return [s for s in statements if isinstance(s, cst.ClassDef)]
+
+
+def call_shape(call: cst.Call, ctx: Context, depth: int = 0) -> Shape:
     """What a call returns: builtins that are not rebound, imported functions by their
     qualified name (``collections.deque``), and methods whose result is the same on
     every receiver (``.split()``, ``.keys()``)."""
-    limit = ctx.config.small_literal_max
     func = call.func
     callee = None
     if isinstance(func, cst.Name) and func.value in kb.CONSTRUCTOR_SHAPES:
@@ -434,9 +468,13 @@ def call_shape(call: cst.Call, ctx: Context) -> Shape:
         kind = kb.CONSTRUCTOR_SHAPES.get(callee)
         if kind is None:
             return UNKNOWN
-        grows = kind in ("list", "tuple", "str", "bytes", "bytearray", "deque")
         if callee in kb.COPYING_CONSTRUCTORS:
-            grows = bool(call.args) and not is_bounded_iterable(call.args[0].value, ctx, limit)
+            first = call.args[0] if call.args and call.args[0].keyword is None and not call.args[0].star else None
+            grows = first is not None and not _constant_size(first.value, ctx, depth)
+        else:
+            # ``re.findall`` / ``os.listdir`` lists, text, and dicts made to be filled
+            # (``defaultdict(list)``); not ``range`` or the pair of ``os.path.split``.
+            grows = kind in ("list", "str", "bytes", "bytearray", "dict")
         return Shape(kind, grows, f"built by `{_code(func, ctx)}(...)`")
     if not isinstance(func, cst.Attribute):
         return UNKNOWN
