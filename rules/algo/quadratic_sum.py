@@ -53,6 +53,8 @@ class QuadraticSum(PythonRule):
         ids.extend(batch.ids)
     ```
 
+    One finding per accumulator and loop.
+
     Not reported: `sum()` of numbers or with a numeric start, `sum()` over a small
     literal, `acc += other` (in place), accumulators started afresh on each pass,
     loops over a small literal, strings (PFL404), and names whose type the file does

@@ -64,12 +64,13 @@ class SortInLoop(PythonRule):
     insert, `+=`): a list sorted in place without growing may be changing through its
     items, and Timsort passes over already sorted data in linear time.
 
-    Not reported: a sort right before the loop is left (`...; break`), a list the loop keeps at a constant size (a top-k capped by
-    `len(top) > 10`), data bound per pass (`for g in groups: sorted(g.members)`), sorts
-    whose `key=` reads the loop variable (a different order each pass), small literal
-    collections, loops over a small literal, `.sort(...)` with positional arguments
-    (not `list.sort`), `while` loops over data whose type is not visible (event and
-    polling loops), and a builtin `sorted` rebound in the file.
+    Not reported: a sort right before the loop is left (`...; break`), a list the
+    loop keeps at a constant size (a top-k capped by `len(top) > 10`), data bound per
+    pass (`for g in groups: sorted(g.members)`), sorts whose `key=` reads the loop
+    variable (a different order each pass), small literal collections, loops over a
+    small literal, `.sort(...)` with positional arguments (not `list.sort`), `while`
+    loops over data whose type is not visible (event and polling loops), and a builtin
+    `sorted` rebound in the file.
     """
 
     code = "PFL406"

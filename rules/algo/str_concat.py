@@ -31,9 +31,9 @@ class StrConcatInLoop(PythonRule):
     Strings and bytes are immutable: each `+` builds a new object and copies everything
     accumulated so far, so n appends cost O(n²) bytes copied. CPython avoids the copy
     for one case only, `s += t` (or `s = s + t`) on a local `str` that nothing else
-    references; it never does for `bytes`, for module-level or global names, for
-    prepends (`s = t + s`) or for `s = s + a + b` (the `s + a` copies), and other
-    interpreters (PyPy) do not at all.
+    references; it never does for `bytes`, for prepends (`s = t + s`), for
+    `s = s + a + b` (the `s + a` copies) or, since CPython 3.11, for module-level and
+    global names; other interpreters (PyPy) never do.
 
     Confidence: `low` for `s += t` on a local `str` (usually saved by CPython's
     in-place concatenation, still quadratic elsewhere); `high` for `bytes` and for the
@@ -59,7 +59,8 @@ class StrConcatInLoop(PythonRule):
     One finding per accumulator and loop, on its first `+=` there.
 
     Not reported: numbers and lists (`total += x`, `items += more`), loops over a small
-    literal or `range(<small constant>)`, accumulators started afresh on each pass
+    literal or `range(<small constant>)`, `while` loops counting a number against a
+    literal (`while n > 0:` building the digits of n), accumulators started afresh on each pass
     (`line = ""` inside the loop), and names whose type the file does not show
     (parameters without a `str` annotation, attributes, results of unknown calls).
     """
