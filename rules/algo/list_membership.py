@@ -58,8 +58,9 @@ class ListMembershipInLoop(PythonRule):
     test), `range`, small literal sequences, lists rebuilt on every pass (`parts =
     line.split(",")` inside the loop), lists the loop keeps at a constant size
     (`if len(recent) > 10: recent.pop(0)`, `batch.clear()`), names whose type the file
-    does not show (unannotated parameters, attributes, `global` names), and tests of a
-    value that does not change from pass to pass.
+    does not show (unannotated parameters, attributes, `global` names), lists of
+    dicts/lists/sets (no set can hold them), and tests of a value that does not change
+    from pass to pass.
     """
 
     code = "PFL402"
@@ -113,6 +114,9 @@ class ListMembershipInLoop(PythonRule):
         Valid("def f(rows, flush):\n    batch = []\n    for r in rows:\n        if r not in batch:\n            batch.append(r)\n        if len(batch) == 100:\n            flush(batch)\n            batch.clear()\n"),
         # a comprehension's own variable shadows the list of the same name
         Valid("def f(groups):\n    items = list(groups)\n    return [x for items in groups for x in items if x in items]\n"),
+        # a list of dicts: no set can hold them
+        Valid("def f(rows):\n    out = []\n    for r in rows:\n        item = {'id': r.id}\n        if item not in out:\n            out.append({'id': r.id})\n"),
+        Valid("def f(rows, ids):\n    wanted = [{'id': i} for i in ids]\n    return [r for r in rows if {'id': r.id} in wanted]\n"),
         # a parameter annotated as a set
         Valid("def f(rows, allowed: set[str]):\n    return [r for r in rows if r in allowed]\n"),
     )
@@ -157,8 +161,8 @@ class ListMembershipInLoop(PythonRule):
         if name in reset_in_loop(loop, ctx):
             return  # a new list per pass: nothing accumulates across passes
         shape = shape_of_name(name, ctx, loop)
-        if shape.kind != "list" or not shape.grows:
-            return
+        if shape.kind != "list" or not shape.grows or shape.unhashable:
+            return  # (a list of dicts cannot become a set)
         # The element must change across passes; a loop-invariant test is hoistable, not a scan per item.
         if not names_read(element) & loop_bound_names(ctx) or bounded_in_loop(loop, name, ctx):
             return

@@ -58,7 +58,7 @@ class ListScanInLoop(PythonRule):
 
     Not reported: a call right before the loop is left (`lst.remove(x); break`), strings (`line.count(",")`, `text.index(":")`), tuples, literal
     lists that never grow, lists rebuilt on every pass or kept at a constant size by
-    the loop, loops over a small literal, and names whose type the file does not show (parameters without a `list`
+    the loop, `index`/`count` on lists of dicts/lists/sets (unhashable), loops over a small literal, and names whose type the file does not show (parameters without a `list`
     annotation, attributes).
     """
 
@@ -91,6 +91,8 @@ class ListScanInLoop(PythonRule):
         Valid("def f(items):\n    items = list(items)\n    items.remove(None)\n    return items.index(0)\n"),
         # removed once, then the loop is left
         Valid("def f(items, rows):\n    items = list(items)\n    for r in rows:\n        if r.bad:\n            items.remove(r)\n            break\n    return items\n"),
+        # a list of dicts: no Counter or dict of positions can hold them
+        Valid("def f(rows):\n    seen = []\n    for r in rows:\n        seen.append({'id': r.id})\n        print(seen.count({'id': r.id}))\n"),
         # a tuple
         Valid("def f(rows, names):\n    order = tuple(names)\n    for r in rows:\n        r.pos = order.index(r.name)\n"),
     )
@@ -121,6 +123,8 @@ class ListScanInLoop(PythonRule):
         shape = shape_of_name(name, ctx, loop)
         if shape.kind != "list" or not shape.grows or bounded_in_loop(loop, name, ctx):
             return
+        if shape.unhashable and method != "remove":
+            return  # no dict of positions, no Counter for a list of dicts
         ctx.report(self, node,
                    f"`{name}.{method}(...)` scans the list `{name}` ({shape.how}) on every pass of "
                    f"`{describe_loop(loop, ctx)}`: O(len({name})) per call; "

@@ -15,7 +15,7 @@ the loop starts a new list per pass: nothing accumulates across passes).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -43,12 +43,15 @@ class Shape:
 
     ``grows``: its size follows the input (a list built from data or appended to), as
     opposed to a literal of a few items. ``how``: the evidence, quoted in messages.
-    ``weak``: the evidence says "list" but not "large" (``line.split(",")``)."""
+    ``weak``: the evidence says "list" but not "large" (``line.split(",")``).
+    ``unhashable``: its items are dicts/lists/sets (appended or built as such): no set
+    or Counter can hold them, so the rules' advice would not apply."""
 
     kind: str
     grows: bool = False
     how: str = ""
     weak: bool = False
+    unhashable: bool = False
 
     @property
     def known(self) -> bool:
@@ -66,6 +69,7 @@ class ScopeFacts:
     bound: set[str] = field(default_factory=set)  # bound here at all: local to the scope
     opaque: set[str] = field(default_factory=set)  # bound by for/with/unpacking/import/...
     grown: set[str] = field(default_factory=set)  # items added in place (append, +=, x = x + y)
+    unhashable: set[str] = field(default_factory=set)  # dicts/lists/sets appended as items
     declared: dict[str, cst.Annotation] = field(default_factory=dict)  # ``x: list[int] = ...``
     outer: set[str] = field(default_factory=set)  # ``global x`` / ``nonlocal x``
     params: dict[str, cst.Param] = field(default_factory=dict)
@@ -111,7 +115,9 @@ def shape_of_name(name: str, ctx: Context, loop: LoopFrame | None = None, _depth
     if shape.kind in _COLLECTION_KINDS and not shape.grows and name in facts.grown:
         literal = next((v for v in values if isinstance(v, (cst.List, cst.Dict, cst.Set))), None)
         how = f"`{name} = {code_for(literal, ctx, 30)}`, then added to" if literal is not None else shape.how
-        shape = Shape(shape.kind, True, how)
+        shape = replace(shape, grows=True, how=how)
+    if name in facts.unhashable and shape.known:
+        shape = replace(shape, unhashable=True)
     return shape
 
 
@@ -268,6 +274,9 @@ def statement_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
             yield node  # small statements, nested def/class
 
 
+# Displays whose value cannot be a set member or dict key.
+_UNHASHABLE_DISPLAYS = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
+
 _BLOCKS: frozenset[type] = frozenset(
     {cst.Module, cst.IndentedBlock, cst.SimpleStatementSuite, cst.SimpleStatementLine}
 )
@@ -295,6 +304,9 @@ def _note_binding(sub: cst.CSTNode, facts: ScopeFacts) -> None:  # noqa: C901 - 
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
                 and func.attr.value in kb.GROWING_METHODS:
             facts.grown.add(func.value.value)
+            if sub.args and isinstance(sub.args[-1].value, _UNHASHABLE_DISPLAYS) \
+                    and func.attr.value in ("append", "insert"):
+                facts.unhashable.add(func.value.value)
     elif isinstance(sub, cst.For):
         _bind(sub.target, facts, plain=False)
     elif isinstance(sub, cst.WithItem) and sub.asname is not None:
@@ -351,7 +363,8 @@ def value_shape(node: cst.BaseExpression, ctx: Context, self_name: str | None = 
         # (``facts.grown``) or by what it unpacks (``[*rows]``).
         grows = any(not is_bounded_iterable(v, ctx, limit) for v in starred)
         kind = "list" if isinstance(node, cst.List) else "tuple"
-        return Shape(kind, grows, f"`{code_for(node, ctx, 30)}`")
+        unhashable = any(isinstance(e.value, _UNHASHABLE_DISPLAYS) for e in node.elements)
+        return Shape(kind, grows, f"`{code_for(node, ctx, 30)}`", unhashable=unhashable)
     if isinstance(node, (cst.Set, cst.Dict)):
         return Shape("set" if isinstance(node, cst.Set) else "dict")
     comprehension = _COMPREHENSION_KINDS.get(type(node))
@@ -387,7 +400,9 @@ def _comprehension_shape(node: cst.ListComp | cst.SetComp | cst.DictComp, kind: 
         if not _constant_size(comp.iter, ctx, depth):
             grows = True
         comp = comp.inner_for_in
-    return Shape(kind, grows, "built by a comprehension")
+    element = node.elt if isinstance(node, (cst.ListComp, cst.SetComp)) else None
+    return Shape(kind, grows, "built by a comprehension",
+                 unhashable=isinstance(element, _UNHASHABLE_DISPLAYS))
 
 
 def _string_kind(node: cst.BaseExpression) -> str:
@@ -780,7 +795,8 @@ def _join(shapes: list[Shape]) -> Shape:
         return UNKNOWN
     growing = [s for s in shapes if s.grows]
     best = growing[0] if growing else shapes[0]
-    return Shape(best.kind, bool(growing), best.how, all(s.weak for s in growing) if growing else False)
+    return Shape(best.kind, bool(growing), best.how, all(s.weak for s in growing) if growing else False,
+                 any(s.unhashable for s in shapes))
 
 
 def _code(node: cst.CSTNode | None, ctx: Context) -> str:
