@@ -102,6 +102,28 @@ def dotted_name(node: cst.BaseExpression | None) -> str | None:
     return None
 
 
+def chain_name(node: cst.BaseExpression | None) -> str | None:
+    """A call chain as text, each call in it written ``()``: ``X.objects.filter().first``
+    for ``X.objects.filter(a=1).first``, ``Session().get`` for ``Session().get``; None when
+    the chain does not start at a name (a subscript, a literal). Plain dotted names come
+    out as ``dotted_name`` gives them. perflint.locate writes calls the same way."""
+    parts: list[str] = []
+    suffix = ""
+    while True:
+        if isinstance(node, cst.Attribute):
+            parts.append(node.attr.value + suffix)
+            suffix = ""
+            node = node.value
+        elif isinstance(node, cst.Call):
+            suffix += "()"
+            node = node.func
+        elif isinstance(node, cst.Name):
+            parts.append(node.value + suffix)
+            return ".".join(reversed(parts))
+        else:
+            return None
+
+
 def call_method_name(call: cst.Call) -> str | None:
     """The called attribute or function name: ``execute`` for ``cur.execute(...)``."""
     func = call.func

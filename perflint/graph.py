@@ -57,9 +57,9 @@ class Resolver:
                             for name, built in s.instances.items()}
 
     def resolve(self, callee: str, summary: FileSummary, qualname: str, depth: int = 0) -> str | None:
-        head, _, rest = callee.partition(".")
-        if depth > 3:
+        if depth > 3 or "(" in callee:  # ``X.objects.filter().first``: a call chain, no project function
             return None
+        head, _, rest = callee.partition(".")
         if rest and head not in ("self", "cls"):
             function = self._functions.get((summary.module, qualname))
             built = (function.instances.get(head) if function else None) or summary.instances.get(head)

@@ -25,14 +25,23 @@ class CallPosition:
 
 
 def _dotted(node: ast.expr) -> str | None:
+    """The callee as the per-file pass writes it (perflint.cstutil.chain_name): ``a.b.c``,
+    calls inside the chain as ``()`` (``X.objects.filter().first``)."""
     parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
+    suffix = ""
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr + suffix)
+            suffix = ""
+            node = node.value
+        elif isinstance(node, ast.Call):
+            suffix += "()"
+            node = node.func
+        elif isinstance(node, ast.Name):
+            parts.append(node.id + suffix)
+            return ".".join(reversed(parts))
+        else:
+            return None
 
 
 def _loop_text(node: ast.AST) -> str:

@@ -13,7 +13,7 @@ from perflint.clients import blocking_call, is_offloaded
 from perflint.config import Config
 from perflint.context import Context
 from perflint.cstparse import parse_module
-from perflint.cstutil import dotted_name, names_read
+from perflint.cstutil import chain_name, dotted_name, names_read
 from perflint.findings import Finding
 from perflint.knowledge import DEFAULT_DIALECT_FALLBACKS, Knowledge
 from perflint.literalpos import literal_parts, locate
@@ -107,6 +107,10 @@ class FactCollector:
         callee = dotted_name(node.func)
         self._entry_refs(node, callee, ctx)
         index = 0
+        if callee is None:
+            # ``Order.objects.filter(...).first()``: recorded as ``Order.objects.filter().first``,
+            # never resolved to a project function, but the function's query all the same
+            callee = chain_name(node.func)
         if callee is not None:
             # Whether the loop runs per input item is PFL201's question; the call graph asks
             # it of every call in a loop, for the query a callee may run further down.
@@ -114,7 +118,7 @@ class FactCollector:
             in_handler, guards = self._conditions(ctx) if ctx.function is not None else (False, frozenset())
             index = ctx.summary.add_call(callee, len(ctx.loops), multiplying, in_handler, guards)
             owner, _, method = callee.rpartition(".")
-            if method in _FILLING_METHODS and owner and "." not in owner:
+            if method in _FILLING_METHODS and owner.isidentifier():
                 ctx.summary.add_fill(owner)  # ``_seen.add(key)``, ``_cache.setdefault(k, v)``
         query = classify_call(node, ctx)
         if query is not None:

@@ -27,6 +27,7 @@ class _Open:
     candidates: list[tuple[str, tuple[str, int]]] = field(default_factory=list)  # (effect, site)
     fills: set[str] = field(default_factory=set)  # names stored into (``N[k] = v``, ``N.add(v)``)
     declared: set[str] = field(default_factory=set)  # ``global N`` / ``nonlocal N``
+    counts: dict[str, int] = field(default_factory=dict)  # callee text -> calls so far
 
 
 class SummaryBuilder:
@@ -105,7 +106,9 @@ class SummaryBuilder:
         if not self._functions:
             return 0
         function = self._functions[-1]
-        index = sum(1 for call in function.calls if call.callee == callee)
+        counts = self._open[-1].counts
+        index = counts.get(callee, 0)
+        counts[callee] = index + 1
         position = len(function.calls)
         function.calls.append(CallSite(callee, loop_depth, index, multiplying))
         if in_handler:

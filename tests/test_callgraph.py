@@ -376,3 +376,28 @@ def test_queries_in_except_handlers_or_behind_a_cache_the_helper_fills_do_not_pr
     found = {(f.code, f.line) for f in _run((tmp_path,), tmp_path).findings
              if f.code in ("PFL201", "PFL203") and f.path == "views.py"}
     assert found == {("PFL201", 12), ("PFL201", 13)}
+
+
+def test_a_helper_whose_query_is_a_call_chain_propagates(tmp_path: Path) -> None:
+    """``Order.objects.select_related('event').get(id=pk)``, ``Invoice.objects.filter(...).last()``:
+    the usual ORM query is a chain of calls; the helper runs it on each call, and the trace
+    ends at the chain's line."""
+    (tmp_path / "services.py").write_text(
+        "from models import Invoice, Order\n\n\n"
+        "def load(pk):\n"
+        "    order = Order.objects.select_related('event').get(id=pk)\n"
+        "    return order\n\n\n"
+        "def last_invoice(order):\n"
+        "    label = str(order)\n"
+        "    return Invoice.objects.filter(order=order, is_cancellation=False).last()\n")
+    (tmp_path / "tasks.py").write_text(
+        "from services import last_invoice, load\n\n\n"
+        "def expire(pks, orders):\n"
+        "    for pk in pks:\n"
+        "        load(pk)\n"
+        "    return [last_invoice(o) for o in orders]\n")
+    findings = {f.line: f for f in _run((tmp_path,), tmp_path).findings
+                if f.code == "PFL201" and f.path == "tasks.py"}
+    assert set(findings) == {6, 7}
+    assert [(s.function, s.line) for s in findings[6].trace] == [("expire", 6), ("load", 5)]
+    assert [(s.function, s.line) for s in findings[7].trace] == [("expire", 7), ("last_invoice", 11)]
