@@ -70,4 +70,5 @@ def test_shop_exercises_every_rule() -> None:
     codes = set()
     for path in _files("shop"):
         codes |= {code for _, code in expected_findings(path)}
-    assert {"PFL101", "PFL102", "PFL110", "PFL201", "PFL301", "PFL401", "PFL901"} <= codes
+    assert {"PFL101", "PFL102", "PFL110", "PFL201", "PFL301", "PFL401", "PFL402", "PFL403", "PFL404",
+            "PFL405", "PFL406", "PFL407", "PFL901"} <= codes
