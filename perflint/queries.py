@@ -303,12 +303,26 @@ def _classify_orm(call: cst.Call, method: str, ctx: Context) -> QueryCall | None
     if (method in kb.SQLALCHEMY_QUERY_TERMINALS or method in custom) and _sqlalchemy_query_chain(base):
         return QueryCall("orm", False, False)
     if method in kb.SQLALCHEMY_SESSION_QUERY_METHODS and \
-            _is_db_receiver(receiver_last_name(call), kb.SESSION_RECEIVER_NAMES) and method != "execute":
+            _is_db_receiver(receiver_last_name(call), kb.SESSION_RECEIVER_NAMES) and method != "execute" \
+            and (method != "get" or _names_entity(call)):
         return QueryCall("orm", False, False)
     # ``obj.refresh_from_db()`` (Django), ``await obj.fetch_related("tags")`` (Tortoise)
     if method in kb.ORM_INSTANCE_QUERY_METHODS:
         return QueryCall("orm", False, False)
     return None
+
+
+def _names_entity(call: cst.Call) -> bool:
+    """``session.get(User, pk)``: SQLAlchemy's ``Session.get`` takes the mapped class first.
+    A receiver that is only named like a session (``s`` over a list of dicts,
+    ``trace_to_session``, pip's ``PipSession``) whose ``get`` takes a key or a URL
+    (``s.get("type")``, ``session.get(url)``) is a dict or an HTTP client, not a query."""
+    if len(call.args) < 2 or call.args[0].keyword is not None or call.args[0].star:
+        return False
+    first = call.args[0].value
+    name = first.attr.value if isinstance(first, cst.Attribute) else \
+        first.value if isinstance(first, cst.Name) else ""
+    return name[:1].isupper()
 
 
 def _sqlalchemy_query_chain(node: cst.BaseExpression | None) -> bool:
