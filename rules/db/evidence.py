@@ -26,6 +26,7 @@ from perflint.cstutil import (
     call_method_name,
     dotted_name,
     iter_subtree,
+    names_read,
     receiver,
     target_names,
     unwrap_iterable,
@@ -35,6 +36,8 @@ from perflint.queries import chain_calls, manager_root
 # Deep enough for ``qs = qs.filter(...)`` chains and ``SessionLocal = sessionmaker(...)``;
 # shallow enough that self-referencing assignments end quickly.
 _MAX_DEPTH = 4
+# ``range(0, n, step)`` with a literal step at least this large hands out chunk offsets.
+_MIN_LITERAL_CHUNK = 10
 
 
 # -- small node helpers ------------------------------------------------------------------
@@ -318,8 +321,9 @@ def model_label(node: cst.BaseExpression | None, ctx: Context) -> str:
 
 
 def iterates_batches(loop: LoopFrame, ctx: Context) -> bool:
-    """``for chunk in chunked(ids, 500)`` / ``for batch in batches``: each pass handles a
-    batch, so one statement per pass is already the batched form."""
+    """``for chunk in chunked(ids, 500)`` / ``for batch in batches`` / ``for i in
+    range(0, len(ids), size)``: each pass handles a batch, so one statement per pass is
+    already the batched form."""
     node = loop.node
     if not isinstance(node, (cst.For, cst.CompFor)):
         return False
@@ -327,9 +331,45 @@ def iterates_batches(loop: LoopFrame, ctx: Context) -> bool:
     cached = ctx.memo.get(key)
     if cached is None:
         text = f"{ctx.module.code_for_node(node.target)} {ctx.module.code_for_node(node.iter)}".lower()
-        cached = any(word in text for word in kb.BATCH_LOOP_WORDS)
+        cached = any(word in text for word in kb.BATCH_LOOP_WORDS) or steps_through_offsets(loop)
         ctx.memo[key] = cached
     return cached
+
+
+# SQLAlchemy calls whose first argument is what the statement reads from.
+_ENTITY_METHODS = frozenset({"query", "select_from"})
+
+
+def queries_table_from_loop(call: cst.Call, bound: set[str]) -> bool:
+    """``session.query(model)`` / ``.select_from(FAMILY_MODEL[family])`` somewhere in the
+    chain, with the model taken from the loop (``bound``): a different table per pass,
+    SQLAlchemy's counterpart of ``model.objects`` on the loop's model."""
+    for link in chain_calls(call):
+        if call_method_name(link) not in _ENTITY_METHODS or not link.args \
+                or link.args[0].keyword is not None:
+            continue
+        entity = link.args[0].value
+        if isinstance(entity, (cst.Name, cst.Subscript)) and names_read(entity) & bound:
+            return True
+    return False
+
+
+def steps_through_offsets(loop: LoopFrame) -> bool:
+    """``for i in range(0, len(rows), size)``: the item is the offset of a slice (a chunk
+    or a page), so each pass handles ``size`` rows, not one."""
+    node = loop.node
+    if not isinstance(node, (cst.For, cst.CompFor)):
+        return False
+    iterable = unwrap_iterable(node.iter, kb.ITERATION_WRAPPERS)
+    if not (isinstance(iterable, cst.Call) and dotted_name(iterable.func) == "range"
+            and len(iterable.args) == 3):
+        return False
+    step = iterable.args[2].value
+    if isinstance(step, cst.Integer):
+        # ``range(0, n, 500)`` is chunking; ``range(0, n, 2)`` walks pairs of items
+        return int(step.value.replace("_", ""), 0) >= _MIN_LITERAL_CHUNK
+    # a size named or computed (``batch_size``, ``self._ID_CHUNK_SIZE``); ``-1`` counts down
+    return not isinstance(step, (cst.UnaryOperation, cst.Float))
 
 
 def iterates_schema(loop: LoopFrame) -> bool:

@@ -6,13 +6,14 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import dotted_name, loop_exits_early, names_read
+from perflint.cstutil import dotted_name, iter_subtree, loop_exits_early, names_read
 from perflint.ormmodels import manager_access
 from perflint.queries import chain_calls, classify_call, has_dynamic_table, iterates_queryset, manager_root
 from perflint.querysets import Access, QuerySource, call_access, is_chain_link, loop_item, read_access
 from perflint.rulebase import Invalid, PythonRule, Valid
 from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 from perflint.schema import SchemaCheck
+from perflint.rules.db.evidence import queries_table_from_loop, steps_through_offsets
 
 
 # Models for the ORM examples: a property and methods that query, directly or through a relation.
@@ -156,6 +157,18 @@ class NPlusOne(PythonRule):
         Valid("def check(cursor, violations):\n    for table, rowid in violations:\n        row = cursor.execute('SELECT a FROM t WHERE rowid = %s', (rowid,)).fetchone()\n        raise IntegrityError(row)\n"),
         # a name bound once to a small literal
         Valid("def f(cur):\n    tables = ('users', 'orders')\n    for t in tables:\n        cur.execute('SELECT id FROM stats WHERE name = %s', (t,))\n"),
+        # --- from real code (issue 5 sample: mlflow, sanic, pip, Home Assistant) ---
+        # ``get`` on something only named like a session: a dict item (mlflow's schema
+        # ``s.get("type")``, sanic's worker states, ``trace_to_session.get(tid)``) or an
+        # HTTP session (pip's ``PipSession.get(url)``); ``Session.get`` takes the model first
+        Valid("def f(any_of):\n    return [s for s in any_of if s.get('type') == 'null']\n"),
+        Valid("def f(trace_ids, trace_to_session):\n    for tid in trace_ids:\n        print(trace_to_session.get(tid, tid))\n"),
+        Valid("def f(files, session: PipSession):\n    for url in files:\n        resp = session.get(url)\n        print(resp.text)\n"),
+        # one query per chunk of offsets or per batch (mlflow's metric store, ``in_(batch)``)
+        Valid("def f(session, ids, size):\n    for start in range(0, len(ids), size):\n        chunk = ids[start:start + size]\n        session.query(T.id).filter(or_(*[T.id == c for c in chunk])).all()\n"),
+        Valid("def f(session, keys):\n    batches = (keys[i:i + 100] for i in range(0, len(keys), 100))\n    for batch in batches:\n        session.query(Metric).filter(Metric.key.in_(batch)).all()\n"),
+        # a different table per pass (mlflow's rollup tables): ``select_from(model)``
+        Valid("def f(session, models):\n    return any(session.query(literal(1)).select_from(model).first() is not None for model in models)\n"),
         # --- ORM objects of a query the loop walks (models indexed across the project) ---
         # what the property reads was loaded with the rows
         Valid(_MODELS + "def f():\n    for b in Book.objects.prefetch_related('reviews'):\n        print(b.review_count)\n"),
@@ -190,6 +203,10 @@ class NPlusOne(PythonRule):
         # ``__in`` over a one-row literal, or over a set computed per row, is still per row
         Invalid("def f(permissions):\n    for permission in permissions:\n        groups = permission.groups\n        Task.objects.filter(groups__in=groups.all()).first()\n", (4,)),
         Invalid("def f(ids):\n    for i in ids:\n        Audit.objects.filter(pk__in=[i]).count()\n", (3,)),
+        # ``Session.get`` with the model first; ``in_([i])`` is one row; a step of 2 walks pairs
+        Invalid("def f(session, ids):\n    for i in ids:\n        session.get(User, i)\n", (3,)),
+        Invalid("def f(session, ids):\n    for i in ids:\n        session.query(User).filter(User.id.in_([i])).all()\n", (3,)),
+        Invalid("def f(session, ids):\n    for i in range(0, len(ids), 2):\n        session.query(User).filter(User.id == ids[i]).first()\n", (3,)),
         # --- ORM objects: model properties/methods that query, related managers that always query ---
         Invalid(_MODELS + "def f():\n    for b in Book.objects.all():\n        print(b.review_count)\n", (_M + 3,)),
         Invalid(_MODELS + "def f():\n    books = Book.objects.filter(author__name='x')\n    return [b.author_name for b in books]\n", (_M + 3,)),
@@ -222,6 +239,8 @@ class NPlusOne(PythonRule):
             # ``"SELECT ... FROM %s" % table`` per table: a different table each time
             # (introspection, per-table checks), which no single query can replace.
             return
+        if steps_through_offsets(loop):
+            return  # ``for i in range(0, len(ids), size)``: one query per chunk or page
         if query.kind == "orm" and _per_model_or_per_batch(node, loop, ctx):
             return
         if inside_assertion(ctx) or _verification_loop(loop):
@@ -357,7 +376,8 @@ def _per_model_or_per_batch(call: cst.Call, loop: LoopFrame, ctx: Context) -> bo
     per chunk (``for chunk in chunked(ids, 500)``) is already the batched form. Neither
     is one query per row."""
     root = manager_root(call)
-    if root is not None and names_read(root) & loop_bound_names(ctx):
+    bound = loop_bound_names(ctx)
+    if root is not None and names_read(root) & bound or queries_table_from_loop(call, bound):
         return True
     chunked = _iterates_chunks(loop, ctx)
     for link in chain_calls(call):
@@ -366,10 +386,23 @@ def _per_model_or_per_batch(call: cst.Call, loop: LoopFrame, ctx: Context) -> bo
             batched = (arg.keyword is not None and arg.keyword.value.endswith("__in")) or (
                 method == "in_bulk" and arg.keyword is None)
             # ``pk__in=[i]`` is one row again; the batch is a collection built elsewhere.
-            if not batched or isinstance(arg.value, (cst.List, cst.Tuple, cst.Set)):
-                continue
-            if names_read(arg.value) & loop.targets or chunked:
+            if batched and not isinstance(arg.value, (cst.List, cst.Tuple, cst.Set)) \
+                    and (names_read(arg.value) & loop.targets or chunked):
                 return True
+            if _in_batch(arg.value, loop, chunked):
+                return True
+    return False
+
+
+def _in_batch(node: cst.BaseExpression, loop: LoopFrame, chunked: bool) -> bool:
+    """SQLAlchemy's ``Model.key.in_(batch)`` over the loop's group or chunk (not over a
+    literal one-row list): the batched form, as Django's ``key__in=batch``."""
+    for sub in (node, *iter_subtree(node)):
+        if isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute) \
+                and sub.func.attr.value == "in_" and len(sub.args) == 1 \
+                and not isinstance(sub.args[0].value, (cst.List, cst.Tuple, cst.Set)) \
+                and (names_read(sub.args[0].value) & loop.targets or chunked):
+            return True
     return False
 
 

@@ -131,6 +131,11 @@ class WriteInLoop(PythonRule):
         Valid("def f(conn, tables):\n    for table in tables:\n        stmt = table.delete().where(table.c.stale)\n        conn.execute(stmt)\n"),
         # a different statement per pass (a migration script)
         Valid("def f(cursor, statements):\n    for sql in statements:\n        cursor.execute(sql)\n"),
+        # --- from real code (issue 5 sample: Home Assistant recorder, mlflow) ---
+        # a DELETE per chunk of ids (``range(0, n, SQLITE_MAX_BIND_VARS)`` offsets)
+        Valid("def f(session, table, ids):\n    for i in range(0, len(ids), MAX_VARS):\n        session.query(table).filter(table.id.in_(ids[i:i + MAX_VARS])).delete(synchronize_session=False)\n"),
+        # one DELETE per table: the model comes from the loop
+        Valid("def f(session, families):\n    return {f: session.query(FAMILY_MODEL[f]).delete(synchronize_session=False) for f in families}\n"),
     )
     INVALID = (
         # raw SQL through a DB-API cursor, databases, asyncpg
@@ -248,6 +253,8 @@ def _other_write(call: cst.Call, method: str, loop: LoopFrame, ctx: Context) -> 
     if method in kb.DJANGO_RELATED_ROW_WRITES:
         return _related_write(call, method, loop, ctx)
     if method in kb.SQLALCHEMY_QUERY_WRITES and base is not None and ev.is_sqlalchemy_query(base, ctx):
+        if ev.queries_table_from_loop(call, loop_bound_names(ctx)):
+            return None  # ``session.query(model).delete()`` per model: a table per pass
         return (f"`query.{method}()` runs one {method.upper()} per iteration of `{where}`; "
                 f"{method} all rows in one statement (`{method}(Model).where(Model.id.in_(ids))`)")
     if method in kb.DJANGO_INSTANCE_WRITES and isinstance(base, cst.Name):
