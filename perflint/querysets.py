@@ -171,8 +171,8 @@ def _apply(base: QuerySource, method: str, call: cst.Call, ctx: Context) -> Quer
             return replace(base, stage=VALUES)
         if method == "annotate" and base.stage == VALUES:
             return replace(base, grouped=True)  # ``values("day").annotate(n=Count("id"))``
-        if method == "filter" and _django_bounding_filter(call):
-            return replace(base, bounded=True)
+        if method == "filter" and _django_bounding_filter(call) or method == "none":
+            return replace(base, bounded=True)  # ``none()``: no rows at all
         if method in kb.DJANGO_QUERYSET_BUILDERS and method != "raw":
             return base
         return None

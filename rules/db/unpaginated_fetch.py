@@ -108,6 +108,8 @@ class UnpaginatedFetch(PythonRule):
         Valid(_DJANGO + "from django.db.models import Count\n\ndef stats(request):\n"
                         "    rows = Book.objects.values('genre').annotate(n=Count('id'))\n    return JsonResponse({'rows': list(rows)})\n"),
         Valid(_DJANGO + "def count(request):\n    return JsonResponse({'n': Book.objects.all().count()})\n"),
+        # ``none()`` holds no rows (django-oscar's partner user search before a valid form)
+        Valid(_DJANGO + "def books(request):\n    return render(request, 'books.html', {'books': Book.objects.none()})\n"),
         # class-based: pagination on the view
         Valid("from django.views.generic import ListView\nfrom books.models import Book\n\n\n"
               "class BookList(ListView):\n    model = Book\n    paginate_by = 50\n"),
