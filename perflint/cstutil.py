@@ -231,11 +231,23 @@ def is_small_literal_collection(node: cst.BaseExpression, limit: int) -> bool:
     if isinstance(node, cst.SimpleString):
         return True
     if isinstance(node, cst.Call) and dotted_name(node.func) == "range":
-        args = node.args
-        return bool(args) and all(isinstance(arg.value, cst.Integer) for arg in args) and all(
-            int(arg.value.value.replace("_", ""), 0) <= limit for arg in args  # type: ignore[union-attr]
-        )
+        # ``range(3)``, ``range(121, 115, -1)``: literal bounds, counted as the range counts
+        bounds = [_literal_int(arg.value) for arg in node.args if arg.keyword is None and not arg.star]
+        if not bounds or len(bounds) != len(node.args) or len(bounds) > 3 or None in bounds \
+                or (len(bounds) == 3 and bounds[2] == 0):
+            return False
+        return len(range(*bounds)) <= limit  # type: ignore[arg-type]
     return False
+
+
+def _literal_int(node: cst.BaseExpression) -> int | None:
+    """``3``, ``-1``: an integer literal (signed), else None."""
+    sign = 1
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        sign, node = -1, node.expression
+    if isinstance(node, cst.Integer):
+        return sign * int(node.value.replace("_", ""), 0)
+    return None
 
 
 def loop_exits_early(body: cst.CSTNode) -> bool:
@@ -317,6 +329,11 @@ def single_binding(scope: cst.CSTNode, name: str) -> cst.BaseExpression | None:
                 if name in target_names(target.target):
                     count += 1
                     value = sub.value if isinstance(target.target, cst.Name) else None
+        elif isinstance(sub, cst.AnnAssign) and sub.value is not None and isinstance(sub.target, cst.Name):
+            # ``SENSOR_TYPES: tuple[Description, ...] = (...)``: a binding with its value
+            if sub.target.value == name:
+                count += 1
+                value = sub.value
         elif isinstance(sub, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor)):
             if name in target_names(sub.target):
                 count += 1

@@ -282,6 +282,10 @@ def _collect_constants(body: Sequence[cst.BaseStatement], frame: Frame) -> None:
                         frame.strings[name] = small.value
                     elif isinstance(small.value, _LITERAL_COLLECTIONS):
                         frame.literal_names.add(name)
+                elif (isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name)
+                        and isinstance(small.value, _LITERAL_COLLECTIONS)):
+                    # ``SENSOR_TYPES: tuple[Description, ...] = (...)``
+                    frame.literal_names.add(small.target.value)
 
 
 def _decorator_callee(expr: cst.BaseExpression) -> cst.BaseExpression:

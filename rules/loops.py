@@ -55,7 +55,7 @@ def input_sized_loop(ctx: Context, *, allow_while: bool) -> LoopFrame | None:
     runs every pass. Only a body that always leaves on its first pass is not a loop."""
     limit = ctx.config.small_literal_max
     for loop in reversed(ctx.loops):
-        if loop.kind == "while" and (not allow_while or _counter_test(loop.node)):
+        if loop.kind == "while" and (not allow_while or _counter_test(loop.node, limit)):
             continue
         if loop.iterable is not None and is_bounded_iterable(loop.iterable, ctx, limit):
             continue
@@ -67,15 +67,25 @@ def input_sized_loop(ctx: Context, *, allow_while: bool) -> LoopFrame | None:
     return None
 
 
-def _counter_test(node: cst.CSTNode) -> bool:
+def _counter_test(node: cst.CSTNode, limit: int) -> bool:
     """``while n > 0`` / ``while i != 0``: a number counted against a literal (digits of
-    an int, a countdown), with no visible link to the size of any collection."""
+    an int, a countdown), with no visible link to the size of any collection; and
+    ``while len(parts) < 3``: a collection filled up to a small literal size."""
     if not isinstance(node, cst.While) or not isinstance(node.test, cst.Comparison):
         return False
     test = node.test
     sides = [test.left, *(target.comparator for target in test.comparisons)]
+    if len(sides) == 2 and isinstance(test.comparisons[0].operator, (cst.LessThan, cst.LessThanEqual)) \
+            and _is_len_call(sides[0]) and isinstance(sides[1], cst.Integer) \
+            and int(sides[1].value.replace("_", ""), 0) <= limit:
+        return True
     return len(sides) == 2 and any(isinstance(side, (cst.Integer, cst.Float)) for side in sides) \
         and all(isinstance(side, (cst.Name, cst.Integer, cst.Float)) for side in sides)
+
+
+def _is_len_call(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len" \
+        and len(node.args) == 1
 
 
 def _always_leaves(body: cst.BaseSuite) -> bool:

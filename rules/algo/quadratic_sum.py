@@ -93,6 +93,8 @@ class QuadraticSum(PythonRule):
         Valid("from numpy import sum\ndef f(arrays):\n    return sum(arrays, [])\n"),
         # the chain the rule recommends
         Valid("import itertools\ndef f(pages):\n    return list(itertools.chain.from_iterable(pages))\n"),
+        # a tuple padded to a small literal length (rich's unicode version triple)
+        Valid("def f(version):\n    v = tuple(map(int, version.split('.')))\n    while len(v) < 3:\n        v = v + (0,)\n    return v\n"),
     )
     INVALID = (
         Invalid("def flatten(pages):\n    return sum(pages, [])\n", (2,)),

@@ -101,6 +101,10 @@ class StrConcatInLoop(PythonRule):
         Valid("def f(rows):\n    s = ''\n    for r in rows:\n        if r.last:\n            s += r.text\n            break\n    return s\n"),
         # a loop that always leaves on its first pass
         Valid("def f(rows):\n    s = ''\n    for r in rows:\n        s += r\n        return s\n"),
+        # a literal range of six passes (Home Assistant's fmp4utils codec string)
+        Valid("def f(box):\n    s = ''\n    for i in range(121, 115, -1):\n        s = '.' + hex(box[i])[2:] + s\n    return s\n"),
+        # filled up to a small literal size
+        Valid("def f(s):\n    while len(s) < 8:\n        s += '0'\n    return s\n"),
     )
     INVALID = (
         # str, local, in place: low confidence
