@@ -92,6 +92,13 @@ class QuadraticLoop(PythonRule):
         Valid("def f():\n    orderings = ('a', '-a', 'b', '-b')\n    for o in orderings:\n        links = [x for x in orderings if x == '-' + o]\n"),
         # a positional walk (count to the n-th item), not a match between items
         Valid("def f(deleted, comparisons):\n    for block, index in deleted:\n        current = 0\n        for i, c in enumerate(comparisons):\n            if current == index:\n                comparisons.insert(i, block)\n                break\n            current += 1\n"),
+        # --- from real code (issue 5 sample: django-oscar, Home Assistant) ---
+        # every pair but the item itself (``if a == b: continue``): the n*m work is the output
+        Valid("def f(offers):\n    for offer in offers:\n        for other in offers:\n            if offer == other:\n                continue\n            offer.combinations.add(other)\n"),
+        # a bit test mixing both items (``features & flag == flag``) is no key lookup
+        Valid("def f(entities, required):\n    for e in entities:\n        if not any(e.features & fs == fs for fs in required):\n            continue\n"),
+        # the outer loop walks an annotated module constant (entity descriptions)
+        Valid("TYPES: tuple[Desc, ...] = (\n    Desc(key='a'),\n    Desc(key='b'),\n)\n\n\ndef f(devices):\n    for d in TYPES:\n        for dev in devices:\n            if dev['type'] == d.key:\n                print(dev)\n"),
         # a chunk passed through each handler in turn; ``chunk is None`` compares no two items
         Valid("def f(stream, handlers):\n    for chunk in stream:\n        for handler in handlers:\n            chunk = handler.receive(chunk)\n            if chunk is None:\n                break\n"),
     )
@@ -222,6 +229,10 @@ def _compares_between(region: cst.CSTNode, inner: set[str], outer: set[str],
                 if not isinstance(target.operator, _SEARCH_OPERATORS):
                     continue
                 left, right = names_read(sides[index]), names_read(sides[index + 1])
+                if left & inner and left & outer or right & inner and right & outer:
+                    # ``features & flag == flag``: a side that mixes both items is no key
+                    # of either one, so no index of one side can answer it
+                    continue
                 if (left & inner and right & outer) or (left & outer and right & inner):
                     return True
     return False
@@ -232,9 +243,24 @@ def _decision_tests(region: cst.CSTNode, consumed: bool) -> list[cst.BaseExpress
     if consumed and isinstance(region, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
         tests.append(region.elt)
     for node in iter_subtree(region):
+        if isinstance(node, cst.If) and _skips_only(node):
+            continue  # ``if other == item: continue``: all pairs but itself, like ``!=``
         if isinstance(node, (cst.If, cst.While, cst.IfExp, cst.CompIf)):
             tests.append(node.test)
     return tests
+
+
+def _skips_only(node: cst.If) -> bool:
+    """``if a == b: continue`` with no ``else``: the test only leaves the item itself out."""
+    if node.orelse is not None:
+        return False
+    body = node.body
+    statements = body.body if isinstance(body, cst.IndentedBlock) else (body,)
+    if len(statements) != 1:
+        return False
+    statement = statements[0]
+    small = statement.body if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) else ()
+    return len(small) == 1 and isinstance(small[0], cst.Continue)
 
 
 def _consuming_call(ctx: Context) -> cst.Call | None:
