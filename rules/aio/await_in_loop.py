@@ -7,11 +7,11 @@ import libcst as cst
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
 from perflint.clients import http_request
-from perflint.cstutil import call_method_name, dotted_name, receiver_last_name
+from perflint.cstutil import call_method_name, dotted_name, names_read, receiver_last_name
 from perflint.queries import classify_call
 from perflint.rulebase import Invalid, PythonRule, Valid
 from perflint.rules.aio.loop_order import depends_on_previous_iteration, paces_itself
-from perflint.rules.loops import describe_loop, multiplying_loop
+from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 
 class AwaitInLoop(PythonRule):
@@ -102,6 +102,8 @@ class AwaitInLoop(PythonRule):
         Valid("async def f(file, ranges):\n    for start, end in ranges:\n        await file.seek(start)\n        await file.read(end - start)\n"),
         # the next call sees state the previous iterations changed in place
         Valid("async def f(self, plan):\n    applied = set()\n    for step in plan:\n        state = await self.project_state(applied)\n        applied.add(step)\n"),
+        # the same call repeated, nothing from the loop in it (Home Assistant's alexa channel steps)
+        Valid("async def f(hass, channel, data):\n    for _ in range(abs(channel)):\n        await hass.services.async_call('media_player', 'media_next_track', data)\n"),
     )
     INVALID = (
         Invalid("async def f(order_ids):\n    results = []\n    for order_id in order_ids:\n        result = await process_order(order_id)\n        results.append(result)\n    return results\n", (4,)),
@@ -127,6 +129,10 @@ class AwaitInLoop(PythonRule):
         if not isinstance(awaited, cst.Call) or _is_exempt_call(awaited, ctx):
             return
         if _dispatches_to_item(awaited, loop):
+            return
+        if not names_read(awaited) & loop_bound_names(ctx):
+            # ``for _ in range(abs(channel)): await next_track()``: the same call repeated,
+            # each pass a step on shared state (presses, polls), not a separate work item
             return
         if paces_itself(loop) or depends_on_previous_iteration(node, loop, ctx):
             return
