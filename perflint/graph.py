@@ -80,15 +80,17 @@ class Resolver:
                 found = self._singletons.get(f"{self.tails[module]}.{name}")
         return found
 
-    @staticmethod
-    def _candidates(head: str, rest: str, summary: FileSummary, qualname: str) -> list[str]:
+    def _candidates(self, head: str, rest: str, summary: FileSummary, qualname: str) -> list[str]:
         candidates: list[str] = []
         if head in ("self", "cls") and rest and "." not in rest:
             class_name = qualname.rpartition(".")[0]
             candidates.append(node_id(summary.module, f"{class_name}.{rest}" if class_name else rest))
         elif not rest:
             outer = qualname.rpartition(".")[0]
-            if outer:
+            if outer and (summary.module, outer) in self._functions:
+                # a function nested in ``outer``; a bare name in a method never means a
+                # sibling method (a class body is no enclosing scope): sanic's
+                # ``await serve(...)`` in a method is the imported ``serve``, not ``cls.serve``
                 candidates.append(node_id(summary.module, f"{outer}.{head}"))
             candidates.append(node_id(summary.module, head))
             if head in summary.imports:
