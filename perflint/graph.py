@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from perflint.summary import FileSummary
+from perflint.summary import CallSite, FileSummary
 
 ENTRY_WEIGHTS = {"handler": 3.0, "task": 2.0, "cli": 1.0}
 MAX_CARRIED_DEPTH = 4
@@ -55,6 +55,7 @@ class Resolver:
         # ``module.name`` of each module-level singleton -> (its file, the class text there)
         self._singletons = {f"{s.module}.{name}": (s, built) for s in summaries
                             for name, built in s.instances.items()}
+        self._found: dict[str, str | None | Resolver] = {}  # candidate -> _lookup_one's answer
 
     def resolve(self, callee: str, summary: FileSummary, qualname: str, depth: int = 0) -> str | None:
         if depth > 3 or "(" in callee:  # ``X.objects.filter().first``: a call chain, no project function
@@ -103,15 +104,23 @@ class Resolver:
 
     def _lookup(self, candidates: list[str]) -> str | None:
         for candidate in candidates:
-            if candidate in self.graph:
-                return candidate
-            module, _, name = candidate.rpartition(".")
-            while module:
-                if module in self.tails and f"{self.tails[module]}.{name}" in self.graph:
-                    return f"{self.tails[module]}.{name}"
-                # ``pkg.mod.Class.method``: the module is a prefix of the dotted path
-                module, _, last = module.rpartition(".")
-                name = f"{last}.{name}"
+            found = self._found.get(candidate, self)  # ``self``: not looked up yet
+            if found is self:
+                found = self._found[candidate] = self._lookup_one(candidate)
+            if found is not None:
+                return found
+        return None
+
+    def _lookup_one(self, candidate: str) -> str | None:
+        if candidate in self.graph:
+            return candidate
+        module, _, name = candidate.rpartition(".")
+        while module:
+            if module in self.tails and f"{self.tails[module]}.{name}" in self.graph:
+                return f"{self.tails[module]}.{name}"
+            # ``pkg.mod.Class.method``: the module is a prefix of the dotted path
+            module, _, last = module.rpartition(".")
+            name = f"{last}.{name}"
         return None
 
 
@@ -127,13 +136,18 @@ def build_call_graph(summaries: list[FileSummary]) -> nx.DiGraph:
             target = resolver.resolve(callee, summary, "")
             if target is not None and not graph.nodes[target].get("entry"):
                 graph.nodes[target]["entry"] = kind
+    # each function's calls to other project functions, resolved once (perflint.interproc reuses them)
+    resolved: dict[str, list[tuple[CallSite, str]]] = {}
+    graph.graph["calls"] = resolved
     for summary in summaries:
         for function in summary.functions:
             caller = node_id(summary.module, function.qualname)
+            targets = resolved[caller] = []  # a redefinition replaces it, as in interproc's index
             for call in function.calls:
                 callee = resolver.resolve(call.callee, summary, function.qualname)
                 if callee is None or callee == caller:
                     continue
+                targets.append((call, callee))
                 previous = graph.get_edge_data(caller, callee)
                 if previous is None:
                     # steady: some call to the callee runs on every call of the caller (not

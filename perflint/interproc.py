@@ -80,81 +80,150 @@ def find_sites(summaries: list[FileSummary], graph: nx.DiGraph, enabled: frozens
     if not effects:
         return []
     functions = {node_id(s.module, f.qualname): _Function(s, f) for s in summaries for f in s.functions}
-    resolver = Resolver(summaries, graph)
-    reach = {effect: _reach(graph, functions, effect, sync_only=effect == "block") for effect in effects}
+    # each project function's calls to other project functions, as build_call_graph resolved them
+    calls: dict[str, list[tuple[CallSite, str]]] = graph.graph.get("calls") or {}
+    if not calls:
+        resolver = Resolver(summaries, graph)
+        for caller, entry in functions.items():
+            calls[caller] = [(call, callee) for call in entry.function.calls
+                             if (callee := resolver.resolve(call.callee, entry.summary, entry.function.qualname))
+                             not in (None, caller)]
+    calls = {caller: [(call, callee) for call, callee in resolved if callee in functions]
+             for caller, resolved in calls.items() if caller in functions}
+    reach = {effect: _reach(functions, calls, effect, sync_only=effect == "block") for effect in effects}
     sites: list[Site] = []
     for caller, entry in functions.items():
-        for call in entry.function.calls:
+        for call, callee in calls.get(caller, ()):
             if not call.multiplying and not entry.function.is_async:
-                continue
-            callee = resolver.resolve(call.callee, entry.summary, entry.function.qualname)
-            if callee is None or callee == caller or callee not in functions:
                 continue
             for effect in effects:
                 # blocking matters where an async function calls a sync one; queries and
                 # writes where the call repeats per item
                 wanted = entry.function.is_async and not functions[callee].function.is_async \
                     if effect == "block" else call.multiplying
-                if wanted and callee in reach[effect]:
-                    sites.append(_site(effect, entry, call, _path(callee, reach[effect]), functions, resolver))
+                path = _path(callee, call, reach[effect], functions) if wanted else None
+                if path is not None:
+                    sites.append(_site(effect, entry, call, path, functions))
     return sites
 
 
-def _reach(graph: nx.DiGraph, functions: dict[str, _Function], effect: str,
-           sync_only: bool = False) -> dict[str, str | None]:
-    """node -> the next function on a shortest path to one that has ``effect`` itself
-    (None for those). Nodes that cannot reach it are absent; memoised functions neither
-    have effects nor pass them on."""
-    reach: dict[str, str | None] = {
-        node: None for node, entry in functions.items()
-        if effect in entry.function.effects and not entry.function.cached}
+@dataclass(frozen=True)
+class _Route:
+    """One way a function reaches an effect: its own call (``following`` None) or a call to
+    ``following``, a function that reaches it. ``needs``: the optional parameters the call
+    runs only when given (CallSite.needs)."""
+
+    needs: frozenset[str]
+    following: str | None
+    link: CallSite | None
+
+
+def _omitted(call: CallSite, callee: FunctionSummary) -> dict[str, str]:
+    """The callee's optional parameters (name -> "none"/"falsy") that ``call`` leaves out,
+    so that they take their default; none when the arguments cannot be counted."""
+    if not callee.optional or call.positional < 0 or "**" in call.keywords:
+        return {}
+    offset = 1 if callee.params[:1] in (["self"], ["cls"]) else 0  # bound: the receiver is the first
+    given = set(callee.params[:call.positional + offset]) | set(call.keywords)
+    return {name: kind for name, kind in callee.optional.items() if name not in given}
+
+
+def _runs(needs: frozenset[str] | tuple[str, ...], omitted: dict[str, str]) -> bool:
+    """Whether a call that ``needs`` parameters runs when ``omitted`` take their defaults:
+    not behind ``if size:`` when size defaults to None or False, nor behind ``if x is not
+    None:`` when x defaults to None."""
+    for need in needs:
+        name = need.rstrip("?")
+        if name in omitted and (not need.endswith("?") or omitted[name] == "none"):
+            return False
+    return True
+
+
+def _reach(functions: dict[str, _Function], calls: dict[str, list[tuple[CallSite, str]]], effect: str,
+           sync_only: bool = False) -> dict[str, list[_Route]]:
+    """node -> its routes to ``effect``, the first of them on a shortest path (a
+    breadth-first walk backwards from the functions that have it themselves). Nodes that
+    cannot reach it are absent; memoised functions neither have effects nor pass them on,
+    nor do calls that run only in an except handler or behind a cache (CallSite.rare). A
+    route through a call that leaves out an optional parameter the callee's routes all
+    need is no route (``get_picture(event, picture)`` never reaches the thumbnail query
+    behind ``if size:``)."""
+    callers: dict[str, list[tuple[str, CallSite]]] = {}
+    for caller, resolved in calls.items():
+        function = functions[caller].function
+        if function.cached or (sync_only and function.is_async):
+            continue
+        for call, callee in resolved:
+            if not call.rare:
+                callers.setdefault(callee, []).append((caller, call))
+    reach: dict[str, list[_Route]] = {}
+    for node, entry in functions.items():
+        site = entry.function.effects.get(effect)
+        if site is not None and not entry.function.cached:
+            own = next((c for c in entry.function.calls if (c.callee, c.index) == site), None)
+            reach[node] = [_Route(frozenset(own.needs) if own else frozenset(), None, None)]
     queue = deque(reach)
     while queue:
         node = queue.popleft()
-        if node not in graph:
-            continue
-        for caller, _, steady in graph.in_edges(node, data="steady"):
-            # a memoised function (``@lru_cache``) does not repeat what it calls, nor does a
-            # call that runs only in an except handler or behind a cache (not steady)
-            if caller not in reach and steady and not (caller in functions and functions[caller].function.cached) \
-                    and not (sync_only and caller in functions and functions[caller].function.is_async):
-                reach[caller] = node
+        routes = reach[node]
+        for caller, call in callers.get(node, ()):
+            if not any(_runs(route.needs, _omitted(call, functions[node].function)) for route in routes):
+                continue
+            needs = frozenset(call.needs)
+            known = reach.setdefault(caller, [])
+            if not any(route.needs <= needs for route in known):
+                known.append(_Route(needs, node, call))
                 queue.append(caller)
     return reach
 
 
-def _path(start: str, reach: dict[str, str | None]) -> list[str]:
-    path = [start]
-    while (following := reach[path[-1]]) is not None and following not in path:
-        path.append(following)
-    return path
+def _path(start: str, call: CallSite, reach: dict[str, list[_Route]],
+          functions: dict[str, _Function]) -> list[tuple[str, CallSite | None]] | None:
+    """The functions from ``start`` (called by ``call``) to the one with the effect, each
+    with the call that leads on (None for the last); None when ``call`` reaches nothing."""
+    path: list[tuple[str, CallSite | None]] = []
+    node, incoming = start, call
+    while True:
+        routes = reach.get(node, ())
+        omitted = _omitted(incoming, functions[node].function)
+        route = next((r for r in routes if _runs(r.needs, omitted)), None)
+        if route is None or any(n == node for n, _ in path):
+            return None
+        path.append((node, route.link))
+        if route.following is None or route.link is None:
+            return path
+        node, incoming = route.following, route.link
 
 
-def _site(effect: str, entry: _Function, call: CallSite, path: list[str], functions: dict[str, _Function],
-          resolver: Resolver) -> Site:
+def _site(effect: str, entry: _Function, call: CallSite, path: list[tuple[str, CallSite | None]],
+          functions: dict[str, _Function]) -> Site:
     steps = [Step(entry.summary.path, entry.function.qualname, call.callee, call.index)]
-    for hop, following in zip(path, path[1:]):
-        owner = functions[hop]
-        link = next((c for c in owner.function.calls
-                     if not c.rare and resolver.resolve(c.callee, owner.summary, owner.function.qualname) == following),
-                    None)
+    for node, link in path[:-1]:
+        owner = functions[node]
         steps.append(Step(owner.summary.path, owner.function.qualname,
                           link.callee if link else "", link.index if link else 0))
-    last = functions[path[-1]]
+    last = functions[path[-1][0]]
     callee, index = last.function.effects[effect]
     steps.append(Step(last.summary.path, last.function.qualname, callee, index))
-    return Site(effect, call.loop_depth, tuple(functions[node].function.qualname for node in path), tuple(steps))
+    return Site(effect, call.loop_depth, tuple(functions[node].function.qualname for node, _ in path), tuple(steps))
 
 
 def site_findings(sites: Iterable[Site], sources: dict[str, bytes], make_finding: MakeFinding) -> list[Finding]:
     """The findings of ``sites``, located in the current ``sources`` (a site whose call
     cannot be found again, say in a file that changed, yields nothing)."""
+    sites = list(sites)
+    wanted: dict[str, set[str]] = {}  # path -> the functions asked about there
+    for site in sites:
+        for step in site.steps:
+            wanted.setdefault(step.path, set()).add(step.function)
     locators: dict[str, CallLocator] = {}
 
     def locate(step: Step) -> CallPosition | None:
         if step.path not in sources or not step.callee:
             return None
-        locator = locators.setdefault(step.path, CallLocator(sources[step.path]))
+        locator = locators.get(step.path)
+        if locator is None:
+            locator = locators[step.path] = CallLocator(sources[step.path], wanted[step.path])
         return locator.find(step.function, step.callee, step.index)
 
     findings = []

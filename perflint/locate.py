@@ -61,6 +61,8 @@ class _Index(ast.NodeVisitor):
     """Every call of every function, in source order, keyed by (qualname, callee text)."""
 
     calls: dict[tuple[str, str], list[CallPosition]] = field(default_factory=dict)
+    # qualnames whose calls are wanted and every scope on the way to them; None: all
+    scopes: frozenset[str] | None = None
     _scope: list[str] = field(default_factory=list)
     _loops: list[list[str]] = field(default_factory=lambda: [[]])
 
@@ -76,6 +78,9 @@ class _Index(ast.NodeVisitor):
             for default in [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]:
                 self.visit(default)
         self._scope.append(node.name)
+        if self.scopes is not None and ".".join(self._scope) not in self.scopes:
+            self._scope.pop()  # no call in here is asked for: its body is not indexed
+            return
         self._loops.append([])
         for statement in node.body:
             self.visit(statement)
@@ -128,15 +133,19 @@ class _Index(ast.NodeVisitor):
 
 
 class CallLocator:
-    """Positions of calls in one file's source, parsed once on first use."""
+    """Positions of calls in one file's source, parsed once on first use. ``functions``:
+    the only qualnames that will be asked about (the others' bodies are not indexed)."""
 
-    def __init__(self, source: bytes) -> None:
+    def __init__(self, source: bytes, functions: set[str] | None = None) -> None:
         self._source = source
         self._calls: dict[tuple[str, str], list[CallPosition]] | None = None
+        self._scopes = None if functions is None else frozenset(
+            ".".join(parts[:end]) for parts in (name.split(".") for name in functions)
+            for end in range(1, len(parts) + 1))
 
     def find(self, qualname: str, callee: str, index: int) -> CallPosition | None:
         if self._calls is None:
-            index_visitor = _Index()
+            index_visitor = _Index(scopes=self._scopes)
             try:
                 index_visitor.visit(ast.parse(self._source))
             except (SyntaxError, ValueError, RecursionError, MemoryError):

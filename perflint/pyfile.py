@@ -53,6 +53,8 @@ class FactCollector:
         self.sql_uses: dict[int, SqlUse] = {}
         self._main_guards = 0  # inside ``if __name__ == "__main__":`` at module level
         self._test_names: dict[int, frozenset[str]] = {}  # ``if`` node id -> names its test reads
+        # ``if`` node id -> optional parameters its body / its else branch need (see _required)
+        self._if_needs: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
         # function node id -> top-level statement id -> names tested by the early returns above it
         self._early_returns: dict[int, dict[int, frozenset[str]]] = {}
 
@@ -85,6 +87,13 @@ class FactCollector:
     def visit_If(self, node: cst.If, ctx: Context) -> None:
         if ctx.function is None and _is_main_guard(node.test):
             self._main_guards += 1
+        elif ctx.function is not None and ctx.summary.current_optional:
+            # what each branch needs of the optional parameters, unless rebound before here
+            # (``x = x or default`` no longer holds what the caller passed)
+            usable = set(ctx.summary.current_optional) - set(ctx.function.assignments)
+            if usable:
+                self._if_needs[id(node)] = (_only(_required(node.test, True), usable),
+                                            _only(_required(node.test, False), usable))
 
     def leave_If(self, node: cst.If, ctx: Context) -> None:
         if ctx.function is None and _is_main_guard(node.test):
@@ -115,8 +124,11 @@ class FactCollector:
             # Whether the loop runs per input item is PFL201's question; the call graph asks
             # it of every call in a loop, for the query a callee may run further down.
             multiplying = bool(ctx.loops) and multiplying_loop(ctx, ctx.knowledge, allow_while=False) is not None
-            in_handler, guards = self._conditions(ctx) if ctx.function is not None else (False, frozenset())
-            index = ctx.summary.add_call(callee, len(ctx.loops), multiplying, in_handler, guards)
+            in_handler, guards, needs = self._conditions(ctx) if ctx.function is not None \
+                else (False, frozenset(), frozenset())
+            positional, keywords = _argument_shape(node)
+            index = ctx.summary.add_call(callee, len(ctx.loops), multiplying, in_handler, guards, needs,
+                                         positional, keywords)
             owner, _, method = callee.rpartition(".")
             if method in _FILLING_METHODS and owner.isidentifier():
                 ctx.summary.add_fill(owner)  # ``_seen.add(key)``, ``_cache.setdefault(k, v)``
@@ -135,15 +147,17 @@ class FactCollector:
                                                wildcard_params(node, ctx))
 
 
-    def _conditions(self, ctx: Context) -> tuple[bool, frozenset[str]]:
-        """Whether the call being visited sits in an ``except`` handler of its function,
-        and the names read by the tests of the ``if`` statements it runs behind (its
-        branches, not its test) and of the early returns (``if x: return ...``) above it."""
+    def _conditions(self, ctx: Context) -> tuple[bool, frozenset[str], frozenset[str]]:
+        """Whether the call being visited sits in an ``except`` handler of its function;
+        the names read by the tests of the ``if`` statements it runs behind (its branches,
+        not its test) and of the early returns (``if x: return ...``) above it; and the
+        names those tests require truthy ("x") or not None ("x?") for it to run."""
         function = ctx.function
         assert function is not None
         parents = ctx.parents
         in_handler = False
         names: set[str] = set()
+        needs: set[str] = set()
         child: cst.CSTNode | None = None
         position = len(parents) - 1
         while position >= 0:
@@ -155,6 +169,9 @@ class FactCollector:
                 if tested is None:
                     tested = self._test_names[id(node)] = frozenset(names_read(node.test))
                 names |= tested
+                branches = self._if_needs.get(id(node))
+                if branches is not None:
+                    needs |= branches[0] if child is node.body else branches[1]
             elif isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)) and child is node.body:
                 in_handler = True
             child = node
@@ -164,8 +181,11 @@ class FactCollector:
             early = self._early_returns.get(id(function.node))
             if early is None:
                 early = self._early_returns[id(function.node)] = _early_return_tests(function.node)
-            names |= early.get(id(parents[position + 2]), frozenset())
-        return in_handler, frozenset(names)
+            tested, required = early.get(id(parents[position + 2]), (frozenset(), frozenset()))
+            names |= tested
+            if required and ctx.summary.current_optional:
+                needs |= _only(required, set(ctx.summary.current_optional) - set(function.assignments))
+        return in_handler, frozenset(names), frozenset(needs)
 
 
 # ``N.add(x)`` and the like: the function stores into N (a cache when N outlives the call).
@@ -181,19 +201,69 @@ def _record_fill(target: cst.BaseExpression, ctx: Context) -> None:
         ctx.summary.add_fill(target.value)
 
 
-def _early_return_tests(function: cst.FunctionDef) -> dict[int, frozenset[str]]:
+def _early_return_tests(function: cst.FunctionDef) -> dict[int, tuple[frozenset[str], frozenset[str]]]:
     """Top-level statement id -> the names read by the tests of the ``if <test>: return ...``
-    statements before it (the statement runs only when none of them returned)."""
-    result: dict[int, frozenset[str]] = {}
+    statements before it (the statement runs only when none of them returned), and the
+    names those tests require truthy or not None (``if not size: return``: "size")."""
+    result: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
     if not isinstance(function.body, cst.IndentedBlock):
         return result
     seen: frozenset[str] = frozenset()
+    required: frozenset[str] = frozenset()
     for statement in function.body.body:
         if seen:
-            result[id(statement)] = seen
+            result[id(statement)] = (seen, required)
         if isinstance(statement, cst.If) and statement.orelse is None and _only_returns(statement.body):
             seen = seen | names_read(statement.test)
+            required = required | _required(statement.test, False)
     return result
+
+
+def _required(test: cst.BaseExpression, outcome: bool) -> frozenset[str]:
+    """Names that must be truthy ("x") or not None ("x?") for ``test`` to come out
+    ``outcome``: ``size`` -> {"size"} when true; ``x is None`` -> {"x?"} when false;
+    ``isinstance(seat, str)`` -> {"seat?"} when true; through ``not``, ``and``, ``or``."""
+    if isinstance(test, cst.Name):
+        return frozenset({test.value}) if outcome and test.value not in ("True", "False", "None") else frozenset()
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _required(test.expression, not outcome)
+    if isinstance(test, cst.BooleanOperation):
+        left, right = _required(test.left, outcome), _required(test.right, outcome)
+        both = isinstance(test.operator, cst.And) == outcome  # ``a and b`` true, ``a or b`` false
+        return left | right if both else left & right
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and isinstance(test.left, cst.Name):
+        target = test.comparisons[0]
+        if isinstance(target.comparator, cst.Name) and target.comparator.value == "None":
+            not_none = isinstance(target.operator, (cst.IsNot, cst.NotEqual))
+            if isinstance(target.operator, (cst.Is, cst.IsNot, cst.Equal, cst.NotEqual)) and not_none == outcome:
+                return frozenset({test.left.value + "?"})
+        return frozenset()
+    if outcome and isinstance(test, cst.Call) and isinstance(test.func, cst.Name) \
+            and test.func.value == "isinstance" and test.args and isinstance(test.args[0].value, cst.Name):
+        return frozenset({test.args[0].value.value + "?"})
+    return frozenset()
+
+
+def _only(needs: frozenset[str], names: set[str]) -> frozenset[str]:
+    """The needs (``x`` / ``x?``) on ``names``."""
+    return frozenset(need for need in needs if need.rstrip("?") in names)
+
+
+def _argument_shape(call: cst.Call) -> tuple[int, tuple[str, ...]]:
+    """How many arguments a call passes by position (-1 with ``*args``) and the keywords it
+    names ("**" for ``**kwargs``)."""
+    positional = 0
+    keywords: list[str] = []
+    for arg in call.args:
+        if arg.star == "*":
+            positional = -1
+        elif arg.star == "**":
+            keywords.append("**")
+        elif arg.keyword is not None:
+            keywords.append(arg.keyword.value)
+        elif positional >= 0:
+            positional += 1
+    return positional, tuple(keywords)
 
 
 def _only_returns(block: cst.BaseSuite) -> bool:

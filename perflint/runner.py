@@ -74,6 +74,11 @@ def _analyze_parallel(jobs: list[tuple[str, bytes]], config: Config, workers: in
 
     order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][1]))
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    if method == "fork":
+        # The rule modules (and LibCST with them) are imported once here and inherited by
+        # every worker, instead of once per worker and again by the project phase (whose
+        # findings need the rules' metadata).
+        _init_worker(config)
     context = multiprocessing.get_context(method)
     chunksize = max(1, len(jobs) // (workers * 16))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,

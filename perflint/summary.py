@@ -21,6 +21,34 @@ class CallSite:
     # Not run on every call of its function: in an ``except`` handler, or behind a cache the
     # function fills (perflint.summary_builder._settle). Carries no effect to callers.
     rare: bool = False
+    # The arguments it passes: how many positionally (-1 with ``*args``), which by keyword
+    # ("**" for ``**kwargs``); what perflint.interproc needs to tell an omitted parameter.
+    positional: int = 0
+    keywords: tuple[str, ...] = ()
+    # Optional parameters of its function (see FunctionSummary.optional) that it runs only
+    # when given: "size" when behind ``if size:``, "size?" behind ``if size is not None:``.
+    needs: tuple[str, ...] = ()
+
+    def to_json(self) -> list[Any]:
+        data: list[Any] = [self.callee, self.loop_depth, self.index, self.multiplying,
+                           self.rare, self.positional, list(self.keywords), list(self.needs)]
+        while len(data) > 4 and data[-1] in (False, 0, []):  # trailing defaults left out
+            data.pop()
+        return data
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> CallSite:
+        callee, loop_depth, index, multiplying, *rest = data
+        site = cls(str(callee), int(loop_depth), int(index), bool(multiplying))
+        if rest:  # trailing defaults were left out
+            site.rare = bool(rest[0])
+            if len(rest) > 1:
+                site.positional = int(rest[1])
+            if len(rest) > 2:
+                site.keywords = tuple(map(str, rest[2]))
+            if len(rest) > 3:
+                site.needs = tuple(map(str, rest[3]))
+        return site
 
 
 @dataclass
@@ -36,6 +64,12 @@ class FunctionSummary:
     # ``svc.discount(x)`` resolves to ``PricingService.discount``.
     instances: dict[str, str] = field(default_factory=dict)
     cached: bool = False  # memoised (``@lru_cache``): repeated calls do not repeat its effects
+    # Parameters that default to None ("none") or to False/0/"" ("falsy"): a caller that
+    # leaves one out skips the calls that need it (CallSite.needs, taken only from tests the
+    # parameter reaches unrebound). ``params``: the positional parameters in order, kept
+    # only when there are optional ones.
+    optional: dict[str, str] = field(default_factory=dict)
+    params: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -64,8 +98,8 @@ class FileSummary:
                  "effects": {effect: list(site) for effect, site in f.effects.items()},
                  "instances": dict(f.instances),
                  "cached": f.cached,
-                 "calls": [[c.callee, c.loop_depth, c.index, c.multiplying, *([True] if c.rare else [])]
-                           for c in f.calls]}
+                 **({"optional": dict(f.optional), "params": list(f.params)} if f.optional else {}),
+                 "calls": [c.to_json() for c in f.calls]}
                 for f in self.functions
             ],
         }
@@ -74,11 +108,13 @@ class FileSummary:
     def from_json(cls, data: dict[str, Any]) -> FileSummary:
         functions = [
             FunctionSummary(f["qualname"], f["is_async"], f["entry"],
-                            [CallSite(str(c[0]), int(c[1]), int(c[2]), bool(c[3]), len(c) > 4 and bool(c[4]))
-                             for c in f["calls"]],
+                            [CallSite(str(c[0]), int(c[1]), int(c[2]), bool(c[3])) if len(c) == 4
+                             else CallSite.from_json(c) for c in f["calls"]],
                             bool(f.get("queries")),
                             {str(k): (str(v[0]), int(v[1])) for k, v in f.get("effects", {}).items()},
-                            dict(f.get("instances", {})), bool(f.get("cached")))
+                            dict(f.get("instances", {})), bool(f.get("cached")),
+                            {str(k): str(v) for k, v in f.get("optional", {}).items()},
+                            list(map(str, f.get("params", []))))
             for f in data.get("functions", [])
         ]
         return cls(data["path"], data["module"], dict(data.get("imports", {})), functions,

@@ -24,6 +24,7 @@ class _Open:
     frame: Frame
     handler_calls: set[int] = field(default_factory=set)  # positions in ``calls``
     guards: dict[int, frozenset[str]] = field(default_factory=dict)  # position -> names tested
+    needs: dict[int, frozenset[str]] = field(default_factory=dict)  # position -> "p" / "p?" required
     candidates: list[tuple[str, tuple[str, int]]] = field(default_factory=list)  # (effect, site)
     fills: set[str] = field(default_factory=set)  # names stored into (``N[k] = v``, ``N.add(v)``)
     declared: set[str] = field(default_factory=set)  # ``global N`` / ``nonlocal N``
@@ -53,6 +54,11 @@ class SummaryBuilder:
             entry = "handler"
         function = FunctionSummary(frame.qualname, frame.is_async, entry)
         function.cached = any(name.rpartition(".")[2] in CACHING_DECORATORS for name in frame.decorators)
+        if isinstance(frame.node, cst.FunctionDef):
+            function.optional = _optional_params(frame.node.params)
+            if function.optional:
+                function.params = [p.name.value for p in (*frame.node.params.posonly_params,
+                                                          *frame.node.params.params)]
         self.summary.functions.append(function)
         self._functions.append(function)
         self._rebound.append(set())
@@ -62,6 +68,11 @@ class SummaryBuilder:
         function = self._functions.pop()
         self._rebound.pop()
         _settle(function, self._open.pop())
+
+    @property
+    def current_optional(self) -> dict[str, str]:
+        """The optional parameters (FunctionSummary.optional) of the function being walked."""
+        return self._functions[-1].optional if self._functions else {}
 
     @property
     def current_entry(self) -> str | None:
@@ -99,10 +110,13 @@ class SummaryBuilder:
         ctx.dialect_hint = ctx.dialect_hint or _dialect_from_imports(imports)
 
     def add_call(self, callee: str, loop_depth: int, multiplying: bool = False, in_handler: bool = False,
-                 guards: frozenset[str] = frozenset()) -> int:
+                 guards: frozenset[str] = frozenset(), needs: frozenset[str] = frozenset(),
+                 positional: int = 0, keywords: tuple[str, ...] = ()) -> int:
         """Record a call; returns its index among the function's calls to ``callee``.
         ``in_handler``: inside an ``except`` handler; ``guards``: the names read by the
-        tests of the ``if`` statements (and earlier early returns) it runs behind."""
+        tests of the ``if`` statements (and earlier early returns) it runs behind; ``needs``:
+        the names those tests require truthy ("x") or not None ("x?"); ``positional`` and
+        ``keywords``: the arguments it passes."""
         if not self._functions:
             return 0
         function = self._functions[-1]
@@ -110,11 +124,13 @@ class SummaryBuilder:
         index = counts.get(callee, 0)
         counts[callee] = index + 1
         position = len(function.calls)
-        function.calls.append(CallSite(callee, loop_depth, index, multiplying))
+        function.calls.append(CallSite(callee, loop_depth, index, multiplying, False, positional, keywords))
         if in_handler:
             self._open[-1].handler_calls.add(position)
         if guards:
             self._open[-1].guards[position] = guards
+        if needs and function.optional:
+            self._open[-1].needs[position] = needs
         return index
 
     def add_fill(self, name: str) -> None:
@@ -181,9 +197,27 @@ def _settle(function: FunctionSummary, state: _Open) -> None:
         if position in state.handler_calls or (caches and caches & state.guards.get(position, frozenset())):
             call.rare = True
             rare.add((call.callee, call.index))
-    for effect, site in state.candidates:
+    for position, needs in state.needs.items():
+        function.calls[position].needs = tuple(sorted(needs))
+    unguarded = {(c.callee, c.index) for c in function.calls if not c.needs}
+    # the first effect of each kind, preferring one that runs whatever optional arguments are given
+    for effect, site in sorted(state.candidates, key=lambda candidate: candidate[1] not in unguarded):
         if site not in rare:
             function.effects.setdefault(effect, site)
+
+
+_FALSY_DEFAULTS = {"False": "falsy", "0": "falsy", "''": "falsy", '""': "falsy", "None": "none"}
+
+
+def _optional_params(params: cst.Parameters) -> dict[str, str]:
+    """Parameters whose default is None ("none") or False/0/'' ("falsy")."""
+    found: dict[str, str] = {}
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        default = param.default
+        text = default.value if isinstance(default, (cst.Name, cst.Integer, cst.SimpleString)) else None
+        if text in _FALSY_DEFAULTS:
+            found[param.name.value] = _FALSY_DEFAULTS[text]
+    return found
 
 
 def _params(params: cst.Parameters) -> list[cst.Param]:

@@ -401,3 +401,60 @@ def test_a_helper_whose_query_is_a_call_chain_propagates(tmp_path: Path) -> None
     assert set(findings) == {6, 7}
     assert [(s.function, s.line) for s in findings[6].trace] == [("expire", 6), ("load", 5)]
     assert [(s.function, s.line) for s in findings[7].trace] == [("expire", 7), ("last_invoice", 11)]
+
+
+def test_a_call_that_leaves_out_the_optional_argument_a_query_needs_reaches_nothing(tmp_path: Path) -> None:
+    """``get_picture(event, pic)`` never runs the thumbnail query behind ``if size:`` (size
+    defaults to None); ``get_picture(event, pic, '60x60')`` does. Likewise ``mail(to)``
+    without ``attach_cached_files``, and a query behind ``isinstance(seat, str)``."""
+    (tmp_path / "helpers.py").write_text(
+        "def get_picture(event, picture, size=None):\n"
+        "    if size:\n"
+        "        return Thumbnail.objects.get(source=picture.name, size=size)\n"
+        "    return picture.url\n\n\n"
+        "def mail(email, subject, attach_cached_files=None, plain=False):\n"
+        "    if not attach_cached_files:\n"
+        "        return send(email, subject)\n"
+        "    for cf in attach_cached_files:\n"
+        "        CachedFile.objects.get(pk=cf)\n\n\n"
+        "class Manager:\n"
+        "    def add_position(self, item, seat=None, count=1):\n"
+        "        if isinstance(seat, str):\n"
+        "            seat = Seat.objects.get(guid=seat)\n"
+        "        self.items.append(item)\n\n\n"
+        "def notify(email, subject, detailed=False):\n"
+        "    if detailed is not None:\n"
+        "        Log.objects.get(email=email)\n\n\n"
+        "def rebound(email, extra=None):\n"
+        "    extra = extra or default_extra()\n"
+        "    if extra:\n"
+        "        Log.objects.get(email=email)\n")
+    (tmp_path / "views.py").write_text(
+        "from helpers import Manager, get_picture, mail, notify, rebound\n\n\n"
+        "def items(event, products, files, kwargs):\n"
+        "    m = Manager()\n"
+        "    for p in products:\n"
+        "        get_picture(event, p.picture)\n"
+        "        get_picture(event, p.picture, '60x60^')\n"
+        "        get_picture(event, p.picture, size='60x60^')\n"
+        "        mail(p.email, 'hi')\n"
+        "        mail(p.email, 'hi', files)\n"
+        "        mail(p.email, 'hi', plain=True)\n"
+        "        mail(p.email, 'hi', **kwargs)\n"
+        "        m.add_position(p)\n"
+        "        m.add_position(p, p.seat)\n"
+        "        notify(p.email, 'hi')\n"
+        "        rebound(p.email)\n")
+    found = {f.line for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL201" and f.path == "views.py"}
+    assert found == {8, 9, 11, 13, 15, 16, 17}
+
+
+def test_a_locator_told_the_functions_finds_their_calls_as_the_full_one() -> None:
+    """site_findings indexes only the functions its sites name (and their outer scopes)."""
+    source = (b"def helper(x):\n    return load(x)\n\n\n"
+              b"class Report:\n    def rows(self, ids):\n        for i in ids:\n            load(i)\n\n"
+              b"        def inner(j):\n            return load(j)\n        return inner\n")
+    full, narrow = CallLocator(source), CallLocator(source, {"Report.rows.inner", "Report.rows"})
+    for qualname in ("Report.rows", "Report.rows.inner"):
+        assert narrow.find(qualname, "load", 0) == full.find(qualname, "load", 0) is not None
+    assert narrow.find("helper", "load", 0) is None and full.find("helper", "load", 0) is not None
