@@ -100,11 +100,15 @@ class FactCollector:
             self._main_guards -= 1
 
     def _entry_refs(self, node: cst.Call, callee: str | None, ctx: Context) -> None:
-        if ctx.function is not None:
+        if callee is None:
             return
-        if self._main_guards and callee is not None:
+        if self._main_guards and ctx.function is None:
             ctx.summary.add_entry_ref(callee, "cli")
-        if callee is not None and callee.rpartition(".")[2] in kb.ROUTE_REGISTRATIONS:
+        # routes are registered at module level (``urlpatterns``), or in an app factory /
+        # blueprint helper (``def register_rules(bp): bp.add_url_rule("/", view_func=search)``:
+        # there only the ``add_*`` methods, ``path``/``url`` inside a function may be anything)
+        method = callee.rpartition(".")[2]
+        if method in kb.ROUTE_REGISTRATIONS and (ctx.function is None or method.startswith("add_")):
             for position, arg in enumerate(node.args):
                 named = arg.keyword is not None and arg.keyword.value in kb.ROUTE_VIEW_KEYWORDS
                 if named or (arg.keyword is None and position == 1):

@@ -458,3 +458,21 @@ def test_a_locator_told_the_functions_finds_their_calls_as_the_full_one() -> Non
     for qualname in ("Report.rows", "Report.rows.inner"):
         assert narrow.find(qualname, "load", 0) == full.find(qualname, "load", 0) is not None
     assert narrow.find("helper", "load", 0) is None and full.find("helper", "load", 0) is not None
+
+
+def test_routes_registered_in_an_app_factory_or_blueprint_helper_are_entry_points(tmp_path: Path) -> None:
+    (tmp_path / "views.py").write_text(
+        "from flask import Blueprint\n\n\n"
+        "def search(cur, ids):\n"
+        "    for i in ids:\n"
+        "        cur.execute('SELECT a FROM t WHERE id = %s', (i,))\n\n\n"
+        "def helper(cur, ids):\n"
+        "    for i in ids:\n"
+        "        cur.execute('SELECT a FROM t WHERE id = %s', (i,))\n\n\n"
+        "def register_rules(bp):\n"
+        "    bp.add_url_rule('/', view_func=search)\n\n\n"
+        "def other(request, obj):\n"
+        "    return url(request, helper)\n")
+    findings = {f.function: f for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL201"}
+    assert any("request handler views.search" in r for r in findings["search"].reasons)
+    assert any("cold" in r for r in findings["helper"].reasons)
