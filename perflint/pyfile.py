@@ -428,7 +428,7 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
                    for n in {literal.line, literal.end_line}):
             findings.append(_sql_finding(path, problem, use, spans))
     result.findings = finish(path, text, findings)
-    result.set_summary(builder.summary)
+    result.set_summary(builder.finish())
     if models is not None:
         result.schema_records = models.records
     return result

@@ -42,6 +42,7 @@ class SummaryBuilder:
         self._rebound: list[set[str]] = []
         self._module_rebound: set[str] = set()
         self._open: list[_Open] = []
+        self._closed: list[tuple[FunctionSummary, _Open]] = []  # walked, settled by ``finish``
 
     def enter_function(self, frame: Frame, ctx: Context) -> None:
         entry = entry_kind(frame.decorators)
@@ -67,7 +68,16 @@ class SummaryBuilder:
     def leave_function(self) -> None:
         function = self._functions.pop()
         self._rebound.pop()
-        _settle(function, self._open.pop())
+        self._closed.append((function, self._open.pop()))
+
+    def finish(self) -> FileSummary:
+        """The summary, once the walk is over: each function's calls and effects settled
+        (see ``_settle``) against the caches that the file's functions fill."""
+        caches = {name for _, state in self._closed for name in _filled_caches(state)}
+        for function, state in self._closed:
+            _settle(function, state, caches)
+        self._closed = []
+        return self.summary
 
     @property
     def current_optional(self) -> dict[str, str]:
@@ -179,19 +189,29 @@ class SummaryBuilder:
                 self._open[-1].candidates.append((effect, site))
 
 
-def _settle(function: FunctionSummary, state: _Open) -> None:
+def _locals(state: _Open) -> set[str]:
+    """Names local to the function: its parameters and the names it assigns, unless
+    declared ``global``/``nonlocal``."""
+    node = state.frame.node
+    params = {p.name.value for p in _params(node.params)} if isinstance(node, cst.FunctionDef) else set()
+    return (set(state.frame.assignments) | params) - state.declared
+
+
+def _filled_caches(state: _Open) -> set[str]:
+    """The names the function stores into that outlive its call (module-level or closure)."""
+    return state.fills - _locals(state) if state.fills else set()
+
+
+def _settle(function: FunctionSummary, state: _Open, caches: set[str]) -> None:
     """Mark the calls that do not run on every call of ``function`` (``CallSite.rare``)
     and keep as its effects the first call of each kind that does. Rare: inside an
     ``except`` handler (it runs when the call fails), or behind an ``if`` (or an earlier
-    early return) that tests a name the function itself fills and that outlives the call:
-    a module-level or closure cache (``if not _types: <query>; _types[k] = v``,
-    ``global P; if P: return P ... P = rows``), filled once and then answering."""
-    caches: set[str] = set()
-    if state.fills:
-        node = state.frame.node
-        params = {p.name.value for p in _params(node.params)} if isinstance(node, cst.FunctionDef) else set()
-        local = set(state.frame.assignments) | params
-        caches = {name for name in state.fills if name in state.declared or name not in local}
+    early return) that tests a cache: a module-level or closure name that a function of
+    the file fills (``if not _types: <query>; _types[k] = v``, ``global P; if P: return P
+    ... P = rows``, ``if name in _type_names: return True`` with ``_type_names.add(n)``
+    elsewhere), filled once and then answering."""
+    if caches and state.guards:
+        caches = caches - _locals(state)
     rare: set[tuple[str, int]] = set()
     for position, call in enumerate(function.calls):
         if position in state.handler_calls or (caches and caches & state.guards.get(position, frozenset())):

@@ -476,3 +476,28 @@ def test_routes_registered_in_an_app_factory_or_blueprint_helper_are_entry_point
     findings = {f.function: f for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL201"}
     assert any("request handler views.search" in r for r in findings["search"].reasons)
     assert any("cold" in r for r in findings["helper"].reasons)
+
+
+def test_a_query_behind_a_cache_another_function_of_the_file_fills_does_not_propagate(tmp_path: Path) -> None:
+    """ckan's ``if type_name in _type_names: return True`` before asking the database, the
+    set filled by the function that loads pg_type; a local set of that name is no cache."""
+    (tmp_path / "backend.py").write_text(
+        "_type_names = set()\n\n\n"
+        "def load_types(cur):\n"
+        "    for (name,) in cur.execute('SELECT typname FROM pg_type'):\n"
+        "        _type_names.add(name)\n\n\n"
+        "def valid_type(cur, name):\n"
+        "    if name in _type_names:\n"
+        "        return True\n"
+        "    cur.execute('SELECT cast(%s as regtype)', (name,))\n\n\n"
+        "def shadowed(cur, name):\n"
+        "    _type_names = set()\n"
+        "    if name in _type_names:\n"
+        "        return True\n"
+        "    cur.execute('SELECT cast(%s as regtype)', (name,))\n\n\n"
+        "def check_fields(cur, fields):\n"
+        "    for field in fields:\n"
+        "        valid_type(cur, field.type)\n"
+        "        shadowed(cur, field.type)\n")
+    found = {f.line for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL201"}
+    assert found == {25}
