@@ -130,9 +130,7 @@ class AwaitInLoop(PythonRule):
             return
         if _dispatches_to_item(awaited, loop):
             return
-        if not names_read(awaited) & loop_bound_names(ctx):
-            # ``for _ in range(abs(channel)): await next_track()``: the same call repeated,
-            # each pass a step on shared state (presses, polls), not a separate work item
+        if _repeats_one_step(awaited, loop, ctx):
             return
         if paces_itself(loop) or depends_on_previous_iteration(node, loop, ctx):
             return
@@ -141,6 +139,15 @@ class AwaitInLoop(PythonRule):
         ctx.report(self, node, f"`await {what}(...)` runs one iteration at a time in "
                                f"`{describe_loop(loop, ctx)}`; the iterations are independent: "
                                "run them concurrently (asyncio.gather / TaskGroup with a Semaphore)")
+
+
+def _repeats_one_step(call: cst.Call, loop: LoopFrame, ctx: Context) -> bool:
+    """``for _ in range(abs(channel)): await next_track()``: neither the awaited call nor
+    the rest of the body reads the loop item, so each pass repeats one step on shared
+    state (key presses, polls), not a separate work item."""
+    if not isinstance(loop.node, cst.For) or names_read(call) & loop_bound_names(ctx):
+        return False
+    return not names_read(loop.node.body) & loop.targets
 
 
 def _is_exempt_call(call: cst.Call, ctx: Context) -> bool:
