@@ -87,6 +87,9 @@ class Resolver:
             class_name = qualname.rpartition(".")[0]
             candidates.append(node_id(summary.module, f"{class_name}.{rest}" if class_name else rest))
         elif not rest:
+            if qualname and (summary.module, f"{qualname}.{head}") in self._functions:
+                # a function defined in the caller itself (``def task(): def _one(o): ...``)
+                candidates.append(node_id(summary.module, f"{qualname}.{head}"))
             outer = qualname.rpartition(".")[0]
             if outer and (summary.module, outer) in self._functions:
                 # a function nested in ``outer``; a bare name in a method never means a

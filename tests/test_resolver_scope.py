@@ -29,3 +29,12 @@ def test_function_nested_in_a_function_is_still_found(tmp_path: Path) -> None:
         "import time\n\n\ndef outer():\n    def helper():\n        time.sleep(1)\n\n"
         "    async def run():\n        helper()\n    return run\n")
     assert _codes(tmp_path) == [("PFL303", 9)]
+
+
+def test_function_nested_in_the_caller_is_found(tmp_path: Path) -> None:
+    """pretix's send_mails_to_orders calls its own nested _send_to_order per order."""
+    (tmp_path / "tasks.py").write_text(
+        "import time\n\n\nasync def send_all(orders):\n"
+        "    def _send_to_order(o):\n        time.sleep(1)\n\n"
+        "    for o in orders:\n        _send_to_order(o)\n")
+    assert _codes(tmp_path) == [("PFL303", 9)]
