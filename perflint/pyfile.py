@@ -127,7 +127,8 @@ class FactCollector:
         if callee is not None:
             # Whether the loop runs per input item is PFL201's question; the call graph asks
             # it of every call in a loop, for the query a callee may run further down.
-            multiplying = bool(ctx.loops) and multiplying_loop(ctx, ctx.knowledge, allow_while=False) is not None
+            multiplying = bool(ctx.loops) and multiplying_loop(ctx, ctx.knowledge, allow_while=False) is not None \
+                and not _per_batch(ctx)
             in_handler, guards, needs = self._conditions(ctx) if ctx.function is not None \
                 else (False, frozenset(), frozenset())
             positional, keywords = _argument_shape(node)
@@ -190,6 +191,39 @@ class FactCollector:
             if required and ctx.summary.current_optional:
                 needs |= _only(required, set(ctx.summary.current_optional) - set(function.assignments))
         return in_handler, frozenset(names), frozenset(needs)
+
+
+def _per_batch(ctx: Context) -> bool:
+    """The call runs once per batch of the innermost loop's items, not per item: under
+    ``if len(buffer) >= size:`` (a buffer flushed when full: pretix's bulk-create flushes)
+    or ``if n % size == 0:`` in the loop's body."""
+    loop = ctx.loops[-1]
+    child: cst.CSTNode | None = None
+    for node in reversed(ctx.parents):
+        if node is loop.node or node is loop.body or node is ctx.frame.node:
+            return False
+        if isinstance(node, cst.If) and child is node.body and _batch_test(node.test):
+            return True
+        child = node
+    return False
+
+
+def _batch_test(test: cst.BaseExpression) -> bool:
+    """``len(buf) >= size`` / ``len(buf) > 999`` / ``len(buf) == size`` / ``n % size == 0``
+    (also as one side of an ``and``); a size of 0 or 1 is no batch."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _batch_test(test.left) or _batch_test(test.right)
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    target = test.comparisons[0]
+    left, right = test.left, target.comparator
+    if isinstance(target.operator, cst.Equal) and isinstance(left, cst.BinaryOperation) \
+            and isinstance(left.operator, cst.Modulo) and isinstance(right, cst.Integer) and right.value == "0":
+        return not (isinstance(left.right, cst.Integer) and int(left.right.value, 0) <= 1)
+    if not isinstance(target.operator, (cst.GreaterThan, cst.GreaterThanEqual, cst.Equal)):
+        return False
+    is_len = isinstance(left, cst.Call) and isinstance(left.func, cst.Name) and left.func.value == "len"
+    return is_len and not (isinstance(right, cst.Integer) and int(right.value, 0) <= 1)
 
 
 # ``N.add(x)`` and the like: the function stores into N (a cache when N outlives the call).

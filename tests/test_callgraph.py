@@ -501,3 +501,26 @@ def test_a_query_behind_a_cache_another_function_of_the_file_fills_does_not_prop
         "        shadowed(cur, field.type)\n")
     found = {f.line for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL201"}
     assert found == {25}
+
+
+def test_a_helper_called_when_the_loops_buffer_is_full_runs_per_batch(tmp_path: Path) -> None:
+    """``if len(insert_queue) > 1000: store()`` and ``if n % 500 == 0: flush()`` run once
+    per batch of items (pretix's migrations and voucher bulk creation); ``if len(x) > 0``
+    is no batch."""
+    (tmp_path / "jobs.py").write_text(
+        "def store(queue):\n"
+        "    Setting.objects.bulk_create(queue)\n"
+        "    queue.clear()\n\n\n"
+        "def run(settings):\n"
+        "    queue = []\n"
+        "    for n, s in enumerate(settings):\n"
+        "        queue.append(s)\n"
+        "        if len(queue) > 1000:\n"
+        "            store(queue)\n"
+        "        if n % 500 == 0 and queue:\n"
+        "            store(queue)\n"
+        "        if len(queue) > 0:\n"
+        "            store(queue)\n"
+        "    store(queue)\n")
+    found = {f.line for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL203" and f.trace}
+    assert found == {15}
