@@ -167,6 +167,8 @@ class NPlusOne(PythonRule):
         # one query per chunk of offsets or per batch (mlflow's metric store, ``in_(batch)``)
         Valid("def f(session, ids, size):\n    for start in range(0, len(ids), size):\n        chunk = ids[start:start + size]\n        session.query(T.id).filter(or_(*[T.id == c for c in chunk])).all()\n"),
         Valid("def f(session, keys):\n    batches = (keys[i:i + 100] for i in range(0, len(keys), 100))\n    for batch in batches:\n        session.query(Metric).filter(Metric.key.in_(batch)).all()\n"),
+        Valid("def f(session, ids, size):\n    out = []\n    for start in range(0, len(ids), size):\n        chunk = ids[start:start + size]\n        out.extend(r.id for r in session.query(T.id).filter(T.x.in_(chunk)).all())\n"),
+        Valid("def f(ids_by_author):\n    for author, ids in ids_by_author.items():\n        for b in Book.objects.filter(pk__in=ids):\n            print(b)\n"),
         # a different table per pass (mlflow's rollup tables): ``select_from(model)``
         Valid("def f(session, models):\n    return any(session.query(literal(1)).select_from(model).first() is not None for model in models)\n"),
         # --- ORM objects of a query the loop walks (models indexed across the project) ---
@@ -313,8 +315,10 @@ class NPlusOne(PythonRule):
         if not iterates_queryset(iterable):
             return
         loop = multiplying_loop(ctx, ctx.knowledge, allow_while=False)
-        if loop is not None:
-            self._report(iterable, loop, ctx, "queryset evaluation")
+        if loop is None or steps_through_offsets(loop) or (
+                isinstance(iterable, cst.Call) and _per_model_or_per_batch(iterable, loop, ctx)):
+            return  # per chunk, per group or per table, as for the other queries
+        self._report(iterable, loop, ctx, "queryset evaluation")
 
     def _report(self, node: cst.CSTNode, loop: LoopFrame, ctx: Context, what: str) -> None:
         ctx.report(self, node, f"{what} runs once per iteration of `{describe_loop(loop, ctx)}` "
