@@ -56,6 +56,7 @@ class Resolver:
         self._singletons = {f"{s.module}.{name}": (s, built) for s in summaries
                             for name, built in s.instances.items()}
         self._found: dict[str, str | None | Resolver] = {}  # candidate -> _lookup_one's answer
+        self._imports = {s.module: s.imports for s in summaries}
 
     def resolve(self, callee: str, summary: FileSummary, qualname: str, depth: int = 0) -> str | None:
         if depth > 3 or "(" in callee:  # ``X.objects.filter().first``: a call chain, no project function
@@ -114,13 +115,23 @@ class Resolver:
                 return found
         return None
 
-    def _lookup_one(self, candidate: str) -> str | None:
+    def _lookup_one(self, candidate: str, depth: int = 0) -> str | None:
         if candidate in self.graph:
             return candidate
         module, _, name = candidate.rpartition(".")
         while module:
-            if module in self.tails and f"{self.tails[module]}.{name}" in self.graph:
-                return f"{self.tails[module]}.{name}"
+            real = self.tails.get(module)
+            if real is not None:
+                if f"{real}.{name}" in self.graph:
+                    return f"{real}.{name}"
+                # a package that re-exports the name (``from .orders import Order`` in
+                # ``pretix/base/models/__init__.py``): follow its import
+                first, _, after = name.partition(".")
+                origin = self._imports.get(real, {}).get(first)
+                if origin is not None and depth < 3:
+                    found = self._lookup_one(f"{origin}.{after}" if after else origin, depth + 1)
+                    if found is not None:
+                        return found
             # ``pkg.mod.Class.method``: the module is a prefix of the dotted path
             module, _, last = module.rpartition(".")
             name = f"{last}.{name}"

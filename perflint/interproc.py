@@ -128,6 +128,31 @@ def _omitted(call: CallSite, callee: FunctionSummary) -> dict[str, str]:
     return {name: kind for name, kind in callee.optional.items() if name not in given}
 
 
+def _forwarded(call: CallSite, callee: FunctionSummary) -> dict[str, str]:
+    """Callee parameter -> the caller's optional parameter that ``call`` hands on to it."""
+    found: dict[str, str] = {}
+    offset = 1 if callee.params[:1] in (["self"], ["cls"]) else 0
+    for forward in call.forwards:
+        slot, _, param = forward.partition("=")
+        if slot.isdigit():
+            position = int(slot) + offset
+            if position >= len(callee.params):
+                continue
+            slot = callee.params[position]
+        found[slot] = param
+    return found
+
+
+def _translated(needs: frozenset[str], call: CallSite, callee: FunctionSummary) -> frozenset[str]:
+    """The callee's needs that ``call`` turns into needs of its caller's own parameters
+    (``send_mail(..., attach=attach)`` needs ``attach`` if the callee needs it)."""
+    if not needs or not call.forwards:
+        return frozenset()
+    forwarded = _forwarded(call, callee)
+    return frozenset(forwarded[need.rstrip("?")] + need[len(need.rstrip("?")):]
+                     for need in needs if need.rstrip("?") in forwarded)
+
+
 def _runs(needs: frozenset[str] | tuple[str, ...], omitted: dict[str, str]) -> bool:
     """Whether a call that ``needs`` parameters runs when ``omitted`` take their defaults:
     not behind ``if size:`` when size defaults to None or False, nor behind ``if x is not
@@ -166,13 +191,20 @@ def _reach(functions: dict[str, _Function], calls: dict[str, list[tuple[CallSite
     while queue:
         node = queue.popleft()
         routes = reach[node]
+        callee = functions[node].function
         for caller, call in callers.get(node, ()):
-            if not any(_runs(route.needs, _omitted(call, functions[node].function)) for route in routes):
-                continue
-            needs = frozenset(call.needs)
-            known = reach.setdefault(caller, [])
-            if not any(route.needs <= needs for route in known):
-                known.append(_Route(needs, node, call))
+            omitted = _omitted(call, callee)
+            added = False
+            for route in routes:
+                if not _runs(route.needs, omitted):
+                    continue
+                # what the call needs itself, and what it hands on that the callee needs
+                needs = frozenset(call.needs) | _translated(route.needs, call, callee)
+                known = reach.setdefault(caller, [])
+                if not any(other.needs <= needs for other in known):
+                    known.append(_Route(needs, node, call))
+                    added = True
+            if added:
                 queue.append(caller)
     return reach
 
@@ -182,17 +214,21 @@ def _path(start: str, call: CallSite, reach: dict[str, list[_Route]],
     """The functions from ``start`` (called by ``call``) to the one with the effect, each
     with the call that leads on (None for the last); None when ``call`` reaches nothing."""
     path: list[tuple[str, CallSite | None]] = []
-    node, incoming = start, call
+    node = start
+    omitted = _omitted(call, functions[start].function)
     while True:
-        routes = reach.get(node, ())
-        omitted = _omitted(incoming, functions[node].function)
-        route = next((r for r in routes if _runs(r.needs, omitted)), None)
+        route = next((r for r in reach.get(node, ()) if _runs(r.needs, omitted)), None)
         if route is None or any(n == node for n, _ in path):
             return None
         path.append((node, route.link))
         if route.following is None or route.link is None:
             return path
-        node, incoming = route.following, route.link
+        following = functions[route.following].function
+        # left out here: what the link leaves out, and what it hands on that was left out
+        handed = {param: omitted[source] for param, source in _forwarded(route.link, following).items()
+                  if source in omitted}
+        omitted = {**_omitted(route.link, following), **handed}
+        node = route.following
 
 
 def _site(effect: str, entry: _Function, call: CallSite, path: list[tuple[str, CallSite | None]],

@@ -11,9 +11,9 @@ from perflint import knowledge as kb
 from perflint.analyze import FileResult, decode_source, finish, make_finding
 from perflint.clients import blocking_call, is_offloaded
 from perflint.config import Config
-from perflint.context import Context
+from perflint.context import Context, LoopFrame
 from perflint.cstparse import parse_module
-from perflint.cstutil import chain_name, dotted_name, names_read
+from perflint.cstutil import chain_name, dotted_name, names_read, target_names
 from perflint.findings import Finding
 from perflint.knowledge import DEFAULT_DIALECT_FALLBACKS, Knowledge
 from perflint.literalpos import literal_parts, locate
@@ -23,6 +23,7 @@ from perflint.queries import (
     QueryCall, classify_call, has_dynamic_table, manager_root, sql_argument, sql_of_call, wildcard_params,
 )
 from perflint.rulebase import SqlContext
+from perflint.rules.db.evidence import steps_through_offsets
 from perflint.rules.loops import multiplying_loop  # shared loop semantics (see FactCollector)
 from perflint.rulepack import RulePack
 from perflint.sqlcheck import SqlProblem, check_sql
@@ -127,13 +128,15 @@ class FactCollector:
         if callee is not None:
             # Whether the loop runs per input item is PFL201's question; the call graph asks
             # it of every call in a loop, for the query a callee may run further down.
-            multiplying = bool(ctx.loops) and multiplying_loop(ctx, ctx.knowledge, allow_while=False) is not None \
-                and not _per_batch(ctx)
+            # (a loop over chunks or batches, or a call made when the buffer is full, runs
+            # once per batch: the batched form already, as the local rules judge it)
+            loop = multiplying_loop(ctx, ctx.knowledge, allow_while=False) if ctx.loops else None
+            multiplying = loop is not None and not _iterates_batches(loop) and not _per_batch(ctx)
             in_handler, guards, needs = self._conditions(ctx) if ctx.function is not None \
                 else (False, frozenset(), frozenset())
-            positional, keywords = _argument_shape(node)
+            positional, keywords, forwards = _argument_shape(node, ctx)
             index = ctx.summary.add_call(callee, len(ctx.loops), multiplying, in_handler, guards, needs,
-                                         positional, keywords)
+                                         positional, keywords, forwards)
             owner, _, method = callee.rpartition(".")
             if method in _FILLING_METHODS and owner.isidentifier():
                 ctx.summary.add_fill(owner)  # ``_seen.add(key)``, ``_cache.setdefault(k, v)``
@@ -191,6 +194,19 @@ class FactCollector:
             if required and ctx.summary.current_optional:
                 needs |= _only(required, set(ctx.summary.current_optional) - set(function.assignments))
         return in_handler, frozenset(names), frozenset(needs)
+
+
+def _iterates_batches(loop: LoopFrame) -> bool:
+    """Each pass handles a batch: ``for chunk in ...`` / ``for batch in ...``, a loop over
+    ``chunked(ids, 500)`` / ``batched(...)`` / ``self._get_chunks(qs)``, or over the offsets
+    of ``range(0, len(ids), size)``. (Not ``for i in qs[:batch_size]``: its items are rows.)"""
+    node = loop.node
+    if not isinstance(node, (cst.For, cst.CompFor)):
+        return False
+    names = [name.lower() for name in target_names(node.target)]
+    if isinstance(node.iter, cst.Call):
+        names.append((chain_name(node.iter.func) or "").lower())
+    return any(word in name for name in names for word in kb.BATCH_LOOP_WORDS) or steps_through_offsets(loop)
 
 
 def _per_batch(ctx: Context) -> bool:
@@ -287,21 +303,31 @@ def _only(needs: frozenset[str], names: set[str]) -> frozenset[str]:
     return frozenset(need for need in needs if need.rstrip("?") in names)
 
 
-def _argument_shape(call: cst.Call) -> tuple[int, tuple[str, ...]]:
-    """How many arguments a call passes by position (-1 with ``*args``) and the keywords it
-    names ("**" for ``**kwargs``)."""
+def _argument_shape(call: cst.Call, ctx: Context) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
+    """How many arguments a call passes by position (-1 with ``*args``), the keywords it
+    names ("**" for ``**kwargs``), and which of them hand on an optional parameter of the
+    calling function unchanged ("attach=attach", "2=size" for the third positional): a
+    caller of the caller that leaves it out leaves it out here too."""
     positional = 0
     keywords: list[str] = []
+    forwards: list[str] = []
+    optional = ctx.summary.current_optional if ctx.function is not None else {}
     for arg in call.args:
         if arg.star == "*":
             positional = -1
-        elif arg.star == "**":
+            continue
+        if arg.star == "**":
             keywords.append("**")
-        elif arg.keyword is not None:
+            continue
+        slot = arg.keyword.value if arg.keyword is not None else str(positional)
+        if optional and isinstance(arg.value, cst.Name) and arg.value.value in optional \
+                and positional >= 0 and arg.value.value not in ctx.function.assignments:
+            forwards.append(f"{slot}={arg.value.value}")
+        if arg.keyword is not None:
             keywords.append(arg.keyword.value)
         elif positional >= 0:
             positional += 1
-    return positional, tuple(keywords)
+    return positional, tuple(keywords), tuple(forwards)
 
 
 def _only_returns(block: cst.BaseSuite) -> bool:

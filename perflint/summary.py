@@ -28,10 +28,14 @@ class CallSite:
     # Optional parameters of its function (see FunctionSummary.optional) that it runs only
     # when given: "size" when behind ``if size:``, "size?" behind ``if size is not None:``.
     needs: tuple[str, ...] = ()
+    # Arguments that hand on an optional parameter of its function unchanged: "slot=param",
+    # the slot a keyword or a positional index ("attach=attach", "2=size").
+    forwards: tuple[str, ...] = ()
 
     def to_json(self) -> list[Any]:
         data: list[Any] = [self.callee, self.loop_depth, self.index, self.multiplying,
-                           self.rare, self.positional, list(self.keywords), list(self.needs)]
+                           self.rare, self.positional, list(self.keywords), list(self.needs),
+                           list(self.forwards)]
         while len(data) > 4 and data[-1] in (False, 0, []):  # trailing defaults left out
             data.pop()
         return data
@@ -48,6 +52,8 @@ class CallSite:
                 site.keywords = tuple(map(str, rest[2]))
             if len(rest) > 3:
                 site.needs = tuple(map(str, rest[3]))
+            if len(rest) > 4:
+                site.forwards = tuple(map(str, rest[4]))
         return site
 
 

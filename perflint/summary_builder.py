@@ -56,6 +56,12 @@ class SummaryBuilder:
         function = FunctionSummary(frame.qualname, frame.is_async, entry)
         function.cached = any(name.rpartition(".")[2] in CACHING_DECORATORS for name in frame.decorators)
         if isinstance(frame.node, cst.FunctionDef):
+            # ``def _send_mail(order: Order)``: ``order.send_mail()`` is ``Order.send_mail``
+            # (as for ``order = Order()``; a rebinding in the body makes it ambiguous)
+            for param in _params(frame.node.params):
+                annotation = dotted_name(param.annotation.annotation) if param.annotation else None
+                if annotation is not None and annotation.rpartition(".")[2][:1].isupper():
+                    function.instances[param.name.value] = annotation
             function.optional = _optional_params(frame.node.params)
             if function.optional:
                 function.params = [p.name.value for p in (*frame.node.params.posonly_params,
@@ -121,7 +127,7 @@ class SummaryBuilder:
 
     def add_call(self, callee: str, loop_depth: int, multiplying: bool = False, in_handler: bool = False,
                  guards: frozenset[str] = frozenset(), needs: frozenset[str] = frozenset(),
-                 positional: int = 0, keywords: tuple[str, ...] = ()) -> int:
+                 positional: int = 0, keywords: tuple[str, ...] = (), forwards: tuple[str, ...] = ()) -> int:
         """Record a call; returns its index among the function's calls to ``callee``.
         ``in_handler``: inside an ``except`` handler; ``guards``: the names read by the
         tests of the ``if`` statements (and earlier early returns) it runs behind; ``needs``:
@@ -134,7 +140,8 @@ class SummaryBuilder:
         index = counts.get(callee, 0)
         counts[callee] = index + 1
         position = len(function.calls)
-        function.calls.append(CallSite(callee, loop_depth, index, multiplying, False, positional, keywords))
+        function.calls.append(CallSite(callee, loop_depth, index, multiplying, False, positional, keywords,
+                                       (), forwards))
         if in_handler:
             self._open[-1].handler_calls.add(position)
         if guards:

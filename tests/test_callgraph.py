@@ -524,3 +524,81 @@ def test_a_helper_called_when_the_loops_buffer_is_full_runs_per_batch(tmp_path: 
         "    store(queue)\n")
     found = {f.line for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL203" and f.trace}
     assert found == {15}
+
+
+def test_methods_on_annotated_parameters_and_through_package_reexports_resolve(tmp_path: Path) -> None:
+    """``def send(order: Order)`` with ``Order`` imported from the package that re-exports it
+    (``from shop.models import Order``, defined in shop/models/orders.py): ``order.mail()``
+    is ``Order.mail``; an annotation rebound in the body says nothing."""
+    (tmp_path / "shop/models").mkdir(parents=True)
+    (tmp_path / "shop/__init__.py").write_text("")
+    (tmp_path / "shop/models/__init__.py").write_text("from .orders import Order\n")
+    (tmp_path / "shop/models/orders.py").write_text(
+        "class Order:\n"
+        "    def mail(self, cur):\n"
+        "        cur.execute('INSERT INTO outbox (order_id) VALUES (%s)', (self.id,))\n")
+    (tmp_path / "shop/tasks.py").write_text(
+        "from shop.models import Order\n\n\n"
+        "def send(orders: list, cur, first: Order, other: Order):\n"
+        "    for o in orders:\n"
+        "        first.mail(cur)\n"
+        "        other = o\n"
+        "        other.mail(cur)\n")
+    found = {f.line for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL203" and f.trace}
+    assert found == {6}
+
+
+def test_an_optional_parameter_handed_on_unchanged_is_left_out_downstream_too(tmp_path: Path) -> None:
+    """``Order.send_mail(..., attach=None)`` passes ``attach=attach`` to ``mail``, whose
+    attachment query runs only when given: a loop calling ``order.send_mail(subject)``
+    reaches its write, not that query; ``order.send_mail(subject, files)`` reaches both."""
+    (tmp_path / "mail.py").write_text(
+        "def mail(to, subject, attach=None):\n"
+        "    if attach:\n"
+        "        for pk in attach:\n"
+        "            CachedFile.objects.get(pk=pk)\n"
+        "    return OutgoingMail.objects.create(to=to, subject=subject)\n\n\n"
+        "class Order:\n"
+        "    def send_mail(self, subject, attach=None):\n"
+        "        return mail(self.email, subject, attach=attach)\n\n\n"
+        "def notify(order: Order, subject, files=None):\n"
+        "    order.send_mail(subject, files)\n\n\n"
+        "def run(orders, files):\n"
+        "    for o in orders:\n"
+        "        o_ = Order()\n"
+        "        o_.send_mail('hi')\n"
+        "        o_.send_mail('hi', files)\n"
+        "        notify(o_, 'hi')\n"
+        "        notify(o_, 'hi', files)\n")
+    found = {(f.code, f.line) for f in _run((tmp_path,), tmp_path).findings if f.trace}
+    assert found == {("PFL203", 20), ("PFL201", 21), ("PFL203", 21), ("PFL203", 22), ("PFL201", 23),
+                     ("PFL203", 23)}
+    (deep,) = [f for f in _run((tmp_path,), tmp_path).findings if f.trace and (f.code, f.line) == ("PFL201", 23)]
+    assert [(s.function, s.line) for s in deep.trace] == [("run", 23), ("notify", 14), ("Order.send_mail", 10),
+                                                         ("mail", 4)]
+
+
+def test_a_helper_called_per_chunk_is_the_batched_form(tmp_path: Path) -> None:
+    """pretix's ``for chunk in chunked_iterable(all_ids, 1000): Order.gracefully_delete_bulk(...)``."""
+    (tmp_path / "bulk.py").write_text(
+        "def delete_bulk(ids):\n"
+        "    Order.objects.filter(id__in=ids).delete()\n\n\n"
+        "def run(all_ids, groups):\n"
+        "    for chunk in chunked_iterable(all_ids, 1000):\n"
+        "        delete_bulk(chunk)\n"
+        "    for group in groups:\n"
+        "        delete_bulk(group.ids)\n")
+    assert {f.line for f in _run((tmp_path,), tmp_path).findings if f.trace} == {9}
+
+
+def test_a_loop_over_a_slice_named_batch_still_runs_per_row(tmp_path: Path) -> None:
+    """pretix's ``for i in qs[:batch_size]: mail(...)`` sends one mail per invoice."""
+    (tmp_path / "send.py").write_text(
+        "def mail(to):\n"
+        "    OutgoingMail.objects.create(to=to)\n\n\n"
+        "def run(qs, batch_size, ids):\n"
+        "    for i in qs[:batch_size]:\n"
+        "        mail(i.email)\n"
+        "    for offset in range(0, len(ids), batch_size):\n"
+        "        mail(ids[offset:offset + batch_size])\n")
+    assert {f.line for f in _run((tmp_path,), tmp_path).findings if f.trace} == {7}
