@@ -324,7 +324,10 @@ def _argument_shape(call: cst.Call, ctx: Context) -> tuple[int, tuple[str, ...],
                 and positional >= 0 and arg.value.value not in ctx.function.assignments:
             forwards.append(f"{slot}={arg.value.value}")
         if arg.keyword is not None:
-            keywords.append(arg.keyword.value)
+            # ``seat=None`` gives what leaving it out gives when the default is None (and
+            # for a parameter without that default it changes nothing perflint weighs)
+            if not (isinstance(arg.value, cst.Name) and arg.value.value == "None"):
+                keywords.append(arg.keyword.value)
         elif positional >= 0:
             positional += 1
     return positional, tuple(keywords), tuple(forwards)

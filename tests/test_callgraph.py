@@ -406,7 +406,8 @@ def test_a_helper_whose_query_is_a_call_chain_propagates(tmp_path: Path) -> None
 def test_a_call_that_leaves_out_the_optional_argument_a_query_needs_reaches_nothing(tmp_path: Path) -> None:
     """``get_picture(event, pic)`` never runs the thumbnail query behind ``if size:`` (size
     defaults to None); ``get_picture(event, pic, '60x60')`` does. Likewise ``mail(to)``
-    without ``attach_cached_files``, and a query behind ``isinstance(seat, str)``."""
+    without ``attach_cached_files``, and a query behind ``isinstance(seat, str)`` (also with
+    ``seat=None`` passed: pretix's ``self.add_position(..., seat=None)``)."""
     (tmp_path / "helpers.py").write_text(
         "def get_picture(event, picture, size=None):\n"
         "    if size:\n"
@@ -443,10 +444,11 @@ def test_a_call_that_leaves_out_the_optional_argument_a_query_needs_reaches_noth
         "        mail(p.email, 'hi', **kwargs)\n"
         "        m.add_position(p)\n"
         "        m.add_position(p, p.seat)\n"
+        "        m.add_position(p, seat=None)\n"
         "        notify(p.email, 'hi')\n"
         "        rebound(p.email)\n")
     found = {f.line for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL201" and f.path == "views.py"}
-    assert found == {8, 9, 11, 13, 15, 16, 17}
+    assert found == {8, 9, 11, 13, 15, 17, 18}
 
 
 def test_a_locator_told_the_functions_finds_their_calls_as_the_full_one() -> None:
