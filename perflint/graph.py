@@ -12,7 +12,7 @@ import networkx as nx
 
 from perflint.summary import CallSite, FileSummary
 
-ENTRY_WEIGHTS = {"handler": 3.0, "task": 2.0, "cli": 1.0}
+ENTRY_WEIGHTS = {"handler": 3.0, "task": 2.0, "signal": 2.0, "cli": 1.0}
 MAX_CARRIED_DEPTH = 4
 
 

@@ -72,7 +72,7 @@ def _json(graph: nx.DiGraph, heat: dict[str, Heat], paths: list[dict[str, Any]])
     return {"nodes": nodes, "edges": edges, "hot_paths": paths}
 
 
-_ENTRY_COLOURS = {"handler": "tomato", "task": "orange", "cli": "gold"}
+_ENTRY_COLOURS = {"handler": "tomato", "task": "orange", "signal": "orange", "cli": "gold"}
 
 
 def _quoted(text: str) -> str:

@@ -490,6 +490,10 @@ HANDLER_DECORATORS: frozenset[str] = frozenset({"api_view", "action", "require_h
                                                 "login_required", "csrf_exempt"})
 TASK_DECORATORS: frozenset[str] = frozenset({"task", "shared_task", "periodic_task", "actor", "job"})
 CLI_DECORATORS: frozenset[str] = frozenset({"command", "group"})
+# Django signal receivers (``@receiver(post_save, sender=Order)``, pretix's
+# ``@receiver(signal=periodic_task)`` cron jobs): the framework calls them, no project code
+# does, so they start paths of their own.
+SIGNAL_DECORATORS: frozenset[str] = frozenset({"receiver"})
 # Decorators that memoise a function: calling it again does not run its body (or its
 # query) again, so the call graph does not carry effects through it.
 CACHING_DECORATORS: frozenset[str] = frozenset(
@@ -510,7 +514,7 @@ VIEW_HANDLER_METHODS: frozenset[str] = frozenset({"get", "post", "put", "patch",
 
 
 def entry_kind(decorators: tuple[str, ...]) -> str | None:
-    """"handler", "task" or "cli" for a function's decorator names, else None."""
+    """"handler", "task", "cli" or "signal" for a function's decorator names, else None."""
     for name in decorators:
         head, _, last = name.rpartition(".")
         if last in HTTP_ROUTE_DECORATORS and head:
@@ -523,6 +527,8 @@ def entry_kind(decorators: tuple[str, ...]) -> str | None:
             return "task"
         if last in CLI_DECORATORS:
             return "cli"
+        if last in SIGNAL_DECORATORS:
+            return "signal"
     return None
 
 # Receivers (last name, lowercased, substring) whose awaited operations must stay in order.

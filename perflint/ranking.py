@@ -12,7 +12,8 @@ from perflint.summary import module_name_for
 # Code no handler, task or CLI entry point reaches (scripts run by hand, dead code,
 # library internals the project does not call): ranked below everything reached.
 COLD_WEIGHT = 0.5
-ENTRY_LABELS = {"handler": "request handler", "task": "background task", "cli": "CLI command"}
+ENTRY_LABELS = {"handler": "request handler", "task": "background task", "signal": "signal receiver",
+                "cli": "CLI command"}
 
 
 def score_findings(findings: list[Finding], heat: dict[str, Heat], measured: Measured | None = None) -> None:

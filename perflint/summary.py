@@ -61,7 +61,7 @@ class CallSite:
 class FunctionSummary:
     qualname: str
     is_async: bool
-    entry: str | None  # "handler" | "task" | "cli" | None
+    entry: str | None  # "handler" | "task" | "signal" | "cli" | None
     calls: list[CallSite] = field(default_factory=list)
     queries: bool = False
     # Effect ("query", "write") -> (callee, index) of the function's first call that has it.

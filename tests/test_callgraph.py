@@ -604,3 +604,17 @@ def test_a_loop_over_a_slice_named_batch_still_runs_per_row(tmp_path: Path) -> N
         "    for offset in range(0, len(ids), batch_size):\n"
         "        mail(ids[offset:offset + batch_size])\n")
     assert {f.line for f in _run((tmp_path,), tmp_path).findings if f.trace} == {7}
+
+
+def test_django_signal_receivers_are_entry_points(tmp_path: Path) -> None:
+    """pretix's ``@receiver(signal=periodic_task)`` cron jobs (expire_orders) start paths."""
+    (tmp_path / "orders.py").write_text(
+        "from django.dispatch import receiver\n\n\n"
+        "def mark_expired(order):\n"
+        "    Order.objects.filter(pk=order.pk).update(status='e')\n\n\n"
+        "@receiver(signal=periodic_task)\n"
+        "def expire_orders(sender, **kwargs):\n"
+        "    for o in pending():\n"
+        "        mark_expired(o)\n")
+    (finding,) = [f for f in _run((tmp_path,), tmp_path).findings if f.trace]
+    assert any("signal receiver orders.expire_orders" in r for r in finding.reasons)
