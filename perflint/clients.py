@@ -171,11 +171,12 @@ def _http_request(call: cst.Call, ctx: Context) -> HttpRequest | None:
     return None
 
 
-def blocking_call(call: cst.Call, ctx: Context) -> BlockingCall | None:
+def blocking_call(call: cst.Call, ctx: Context, *, follow_clients: bool = True) -> BlockingCall | None:
     """A BlockingCall when ``call`` blocks its thread: a function of the blocking table
     (``time.sleep``, ``requests.get``, ``subprocess.run``, ...), the ``open`` builtin, or an
     I/O method of a sync client (a sqlite3 cursor's ``execute``, a ``redis.Redis`` command,
-    ``Path.read_text``)."""
+    ``Path.read_text``). ``follow_clients=False`` asks only the cheap half (the tables),
+    for the call graph, which asks it of every call of every sync function."""
     func = call.func
     qualified = ctx.qualified_name(func)
     if qualified is not None:
@@ -187,7 +188,7 @@ def blocking_call(call: cst.Call, ctx: Context) -> BlockingCall | None:
         if kind is not None and _is_builtin(func.value, ctx):
             return BlockingCall(kind, func.value)
         return None
-    if not isinstance(func, cst.Attribute) or qualified is not None:
+    if not isinstance(func, cst.Attribute) or qualified is not None or not follow_clients:
         return None  # ``os.path.join``: a module's function, in the table or not blocking
     client = client_of(func.value, ctx)
     if client is None or client.is_async is not False:

@@ -146,7 +146,7 @@ class FactCollector:
             own = callee is not None and _own_statement(node, query, ctx)
             ctx.summary.mark_query(effect, (callee, index) if own else None)
         elif callee is not None and ctx.function is not None and not ctx.function.is_async \
-                and blocking_call(node, ctx) is not None and not is_offloaded(ctx):
+                and blocking_call(node, ctx, follow_clients=False) is not None and not is_offloaded(ctx):
             # a sync function that blocks: an async caller blocks the event loop through it
             ctx.summary.mark_effect("block", (callee, index))
         sql = sql_of_call(node, ctx)
@@ -172,7 +172,10 @@ class FactCollector:
             node = parents[position]
             if node is function.node:
                 break
-            if isinstance(node, cst.If) and child is not None and child is not node.test:
+            # exact type checks: isinstance against LibCST's ABC-based classes costs a
+            # metaclass call, and this walk runs for every call of every function
+            kind = type(node)
+            if kind is cst.If and child is not None and child is not node.test:
                 tested = self._test_names.get(id(node))
                 if tested is None:
                     tested = self._test_names[id(node)] = frozenset(names_read(node.test))
@@ -180,7 +183,7 @@ class FactCollector:
                 branches = self._if_needs.get(id(node))
                 if branches is not None:
                     needs |= branches[0] if child is node.body else branches[1]
-            elif isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)) and child is node.body:
+            elif (kind is cst.ExceptHandler or kind is cst.ExceptStarHandler) and child is node.body:
                 in_handler = True
             child = node
             position -= 1

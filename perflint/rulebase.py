@@ -61,6 +61,21 @@ class Rule:
         return inspect.cleandoc(cls.__doc__ or "")
 
 
+@dataclass(frozen=True)
+class Words:
+    """A candidate check by plain substrings: any of ``words`` in the text. Python's
+    regular expressions scan slowly for an alternation without a common prefix; ``in``
+    does not (measured: 0.9 s of a cold Django run went to such candidate regexes)."""
+
+    words: tuple[str, ...]
+    ignore_case: bool = False
+
+    def search(self, text: str) -> bool:
+        if self.ignore_case:
+            text = text.lower()
+        return any(word in text for word in self.words)
+
+
 class PythonRule(Rule):
     """A rule fed by the per-file traversal.
 
@@ -69,7 +84,7 @@ class PythonRule(Rule):
     not dispatched to at all.
     """
 
-    candidate: ClassVar[re.Pattern[str] | None] = None
+    candidate: ClassVar[re.Pattern[str] | Words | None] = None
 
 
 @dataclass(frozen=True)

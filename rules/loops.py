@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import libcst as cst
 
 from perflint.context import Context, LoopFrame
@@ -17,6 +20,7 @@ from perflint import knowledge as kb
 from perflint.knowledge import Knowledge
 
 _MAX_DESCRIPTION = 60
+_T = TypeVar("_T")
 
 
 def multiplying_loop(ctx: Context, knowledge: Knowledge, *, allow_while: bool,
@@ -26,6 +30,19 @@ def multiplying_loop(ctx: Context, knowledge: Knowledge, *, allow_while: bool,
 
     A loop does not multiply when it is over a small literal (or ``range(<small>)``), or
     when its body returns / breaks (first-hit lookups and retries)."""
+    if not ctx.loops:
+        return None
+    # The answer depends only on the loops around the node, not on the node: every call in
+    # a loop body asks the same question (the call graph asks it of every call in a loop).
+    key = ("multiplying", id(ctx.loops[-1].node), allow_while, allow_async_for)
+    if key in ctx.memo:
+        return ctx.memo[key]
+    found = _multiplying_loop(ctx, allow_while, allow_async_for)
+    ctx.memo[key] = found
+    return found
+
+
+def _multiplying_loop(ctx: Context, allow_while: bool, allow_async_for: bool) -> LoopFrame | None:
     limit = ctx.config.small_literal_max
     for loop in reversed(ctx.loops):
         if loop.kind == "while" and not allow_while:
@@ -146,12 +163,22 @@ def _binding_of(name: str, ctx: Context) -> cst.BaseExpression | None:
                 all_params.append(star)
         if any(p.name.value == name for p in all_params):
             return None
-        value = single_binding(function.node.body, name)
+        value = _memo(ctx, ("single_binding", id(function.node), name),
+                      lambda: single_binding(function.node.body, name))
         if value is not None:
             return value
-        if name in assigned_names(function.node.body):
+        assigned = _memo(ctx, ("assigned_names", id(function.node)),
+                         lambda: assigned_names(function.node.body))
+        if name in assigned:
             return None  # bound here more than once, or to something else
-    return single_binding(ctx.module, name)
+    # the module scan is the costly one: every loop over a module-level name asks it
+    return _memo(ctx, ("single_binding", id(ctx.module), name), lambda: single_binding(ctx.module, name))
+
+
+def _memo(ctx: Context, key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
+    if key not in ctx.memo:
+        ctx.memo[key] = compute()
+    return ctx.memo[key]
 
 
 def _is_test_case_loop(loop: LoopFrame) -> bool:

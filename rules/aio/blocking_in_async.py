@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 
 import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.clients import blocking_call, is_offloaded
 from perflint.context import Context
-from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 
 
 class BlockingInAsync(PythonRule):
@@ -63,7 +62,7 @@ class BlockingInAsync(PythonRule):
     base_cost = 4.0
     fix_hint = ("Use the async counterpart (asyncio.sleep, httpx.AsyncClient, asyncpg/aiosqlite, "
                 "redis.asyncio, asyncio.create_subprocess_exec, aiofiles) or asyncio.to_thread.")
-    candidate = re.compile(r"\basync\s+def\b")
+    candidate = Words(("async",))
 
     VALID = (
         # the async counterparts, resolved through the imports

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import libcst as cst
@@ -12,7 +11,7 @@ from perflint.clients import client_of, http_request
 from perflint.context import Context
 from perflint.cstutil import call_method_name, names_read, receiver, target_names
 from perflint.queries import classify_call
-from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 
 _KIND_LABELS = {"db": "database", "http": "HTTP", "redis": "redis"}
 
@@ -82,7 +81,7 @@ class SequentialAwaits(PythonRule):
     confidence = "low"
     base_cost = 2.0
     fix_hint = "Await them together: asyncio.gather(...) or an asyncio.TaskGroup."
-    candidate = re.compile(r"\bawait\b")
+    candidate = Words(("await",))
 
     VALID = (
         # the same connection / client: one after the other anyway

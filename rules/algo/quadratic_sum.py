@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 
 import libcst as cst
 
 from perflint.context import Context
-from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 from perflint.rules.algo.shapes import (
     accumulation,
     code_for,
@@ -69,7 +68,7 @@ class QuadraticSum(PythonRule):
     confidence = "high"
     base_cost = 2.0
     fix_hint = "Use itertools.chain.from_iterable, list.extend or +=."
-    candidate = re.compile(r"\bsum\(|\+|\[\s*\*")
+    candidate = Words(("sum(", "+", "*"))
 
     VALID = (
         # numbers

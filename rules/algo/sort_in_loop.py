@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 
 import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
 from perflint.cstutil import dotted_name, mutated_names, names_read
-from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 from perflint.rules.algo.shapes import (
     Shape,
     bounded_in_loop,
@@ -81,7 +80,7 @@ class SortInLoop(PythonRule):
     confidence = "high"
     base_cost = 2.0
     fix_hint = "Sort once outside the loop; for data that grows in the loop use heapq or bisect.insort."
-    candidate = re.compile(r"\bsorted\(|\.sort\(")
+    candidate = Words(("sorted(", ".sort("))
 
     VALID = (
         # data bound per pass: each group's own members

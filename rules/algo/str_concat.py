@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 
 import libcst as cst
 
 from perflint.context import Context
-from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 from perflint.rules.algo.shapes import (
     Accumulation,
     accumulation,
@@ -73,7 +72,7 @@ class StrConcatInLoop(PythonRule):
     confidence = "low"
     base_cost = 1.0
     fix_hint = 'Collect the parts in a list and "".join(parts) once (io.StringIO; bytearray for bytes).'
-    candidate = re.compile(r"\+")
+    candidate = Words(("+",))
 
     VALID = (
         # numbers

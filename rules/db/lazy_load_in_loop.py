@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 import libcst as cst
 
@@ -17,7 +16,7 @@ from perflint.querysets import (
     loop_item,
     read_access,
 )
-from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 from perflint.rules.db.n_plus_one import inside_assertion, item_loop_runs_once
 from perflint.rules.loops import describe_loop
 from perflint.schema import SchemaCheck
@@ -126,7 +125,7 @@ class LazyLoadInLoop(PythonRule):
     base_cost = 5.0
     fix_hint = ("Load the relation with the rows: select_related/prefetch_related (Django), "
                 "joinedload/selectinload options (SQLAlchemy).")
-    candidate = re.compile(r"\.objects\b|_default_manager|\bquery\b|\bscalars\(|\bselect\(")
+    candidate = Words((".objects", "_default_manager", "query", "scalars(", "select("))
 
     VALID = (
         # eager loading covers it

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import libcst as cst
@@ -10,7 +9,7 @@ import libcst as cst
 from perflint import knowledge as kb
 from perflint.context import Context
 from perflint.cstutil import call_method_name, iter_every_node, receiver, target_names
-from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 from perflint.rules.db import evidence as ev
 
 
@@ -69,7 +68,7 @@ class QuerysetLen(PythonRule):
     severity = "warning"
     base_cost = 2.0
     fix_hint = "Use qs.count() / qs.exists() / qs.first() (COUNT, EXISTS, LIMIT 1 in the database)."
-    candidate = re.compile(r"objects|_manager|query\(|\.all\(\)")
+    candidate = Words(("objects", "_manager", "query(", ".all()"))
 
     VALID = (
         # --- RULES.md / task hard negatives: the rows are materialised and used anyway ---

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 
 import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context
 from perflint.cstutil import call_method_name, receiver
-from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 from perflint.rules.db import evidence as ev
 
 
@@ -61,7 +60,7 @@ class RedisKeys(PythonRule):
     severity = "warning"
     base_cost = 3.0
     fix_hint = "Iterate with scan_iter(match=pattern) (SCAN cursors) instead of KEYS."
-    candidate = re.compile(r"\.keys\(|execute_command")
+    candidate = Words((".keys(", "execute_command"))
 
     VALID = (
         # --- task hard negatives: dict.keys() and any receiver not visibly redis ---

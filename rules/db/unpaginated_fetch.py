@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -12,7 +11,7 @@ from perflint.context import Context
 from perflint.cstutil import call_method_name, child_fields, dotted_name, iter_subtree, receiver
 from perflint.queries import classify_call
 from perflint.querysets import STATEMENT, QuerySource, query_source
-from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 from perflint.schema import SchemaCheck
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,8 +80,8 @@ class UnpaginatedFetch(PythonRule):
     base_cost = 3.0
     fix_hint = ("Return one page: LIMIT with a keyset cursor, a paginator (Paginator, DRF "
                 "pagination_class, paginate_by), or a slice of the queryset.")
-    candidate = re.compile(r"fetch_all|fetchall|\.fetch\(|\.all\(|\.objects\b|\.query\b|scalars|"
-                           r"ListView|ListAPIView|ViewSet|select_related|values\(")
+    candidate = Words(("fetch_all", "fetchall", ".fetch(", ".all(", ".objects", ".query", "scalars",
+                       "ListView", "ListAPIView", "ViewSet", "select_related", "values("))
 
     VALID = (
         # LIMIT, a range report, an aggregate, one row by its key

@@ -10,7 +10,7 @@ from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
 from perflint.cstutil import call_method_name, dotted_name, names_read, receiver
 from perflint.queries import QueryCall, chain_calls, classify_call, has_dynamic_table, manager_root
-from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 from perflint.rules.db import evidence as ev
 from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
@@ -71,10 +71,8 @@ class WriteInLoop(PythonRule):
     base_cost = 4.0
     fix_hint = ("Write all rows in one call (executemany, bulk_create/bulk_update, one UPDATE ... "
                 "WHERE id = ANY(...)) and commit once after the loop.")
-    candidate = re.compile(
-        r"insert|update|delete|upsert|replace|merge|create|save|\.a?add\(|\.a?remove\(|commit|flush",
-        re.IGNORECASE,
-    )
+    candidate = Words(("insert", "update", "delete", "upsert", "replace", "merge", "create", "save",
+                       ".add(", ".aadd(", ".remove(", ".aremove(", "commit", "flush"), ignore_case=True)
 
     VALID = (
         # --- RULES.md hard negatives ---
