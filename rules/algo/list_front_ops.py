@@ -8,14 +8,8 @@ import libcst as cst
 
 from perflint.context import Context
 from perflint.rulebase import Invalid, PythonRule, Valid
-from perflint.rules.algo.shapes import (
-    bounded_in_loop,
-    has_evidence,
-    leaves_loop_after,
-    reset_in_loop,
-    shape_of_name,
-)
-from perflint.rules.loops import describe_loop, input_sized_loop
+from perflint.rules.algo.shapes import growing_list_call
+from perflint.rules.loops import describe_loop
 
 
 class ListFrontOps(PythonRule):
@@ -97,25 +91,10 @@ class ListFrontOps(PythonRule):
     )
 
     def visit_Call(self, node: cst.Call, ctx: Context) -> None:
-        if not ctx.loops:
+        found = growing_list_call(node, ctx, _front_call)
+        if found is None:
             return
-        func = node.func
-        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
-            return
-        method = func.attr.value
-        if not _front_call(method, node):
-            return
-        name = func.value.value
-        if not has_evidence(name, ctx):
-            return
-        loop = input_sized_loop(ctx, allow_while=True)
-        if loop is None or leaves_loop_after(ctx, loop, node):
-            return
-        if name in reset_in_loop(loop, ctx):
-            return  # a new list per pass: its length is one pass's, not the input's
-        shape = shape_of_name(name, ctx, loop)
-        if shape.kind != "list" or not shape.grows or bounded_in_loop(loop, name, ctx):
-            return
+        name, method, loop, shape = found.name, found.method, found.loop, found.shape
         replacement = "popleft()" if method == "pop" else "appendleft(...)"
         ctx.report(self, node,
                    f"`{name}.{method}(0{'' if method == 'pop' else ', ...'})` moves every other item of "

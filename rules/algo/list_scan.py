@@ -8,14 +8,8 @@ import libcst as cst
 
 from perflint.context import Context
 from perflint.rulebase import Invalid, PythonRule, Valid
-from perflint.rules.algo.shapes import (
-    bounded_in_loop,
-    has_evidence,
-    leaves_loop_after,
-    reset_in_loop,
-    shape_of_name,
-)
-from perflint.rules.loops import describe_loop, input_sized_loop
+from perflint.rules.algo.shapes import growing_list_call
+from perflint.rules.loops import describe_loop
 
 # Method -> what to use instead; each walks the list from the front.
 _ADVICE: dict[str, str] = {
@@ -104,25 +98,10 @@ class ListScanInLoop(PythonRule):
     )
 
     def visit_Call(self, node: cst.Call, ctx: Context) -> None:
-        if not ctx.loops:
+        found = growing_list_call(node, ctx, lambda method, call: method in _ADVICE and bool(call.args))
+        if found is None:
             return
-        func = node.func
-        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
-            return
-        method = func.attr.value
-        if method not in _ADVICE or not node.args:
-            return
-        name = func.value.value
-        if not has_evidence(name, ctx):
-            return
-        loop = input_sized_loop(ctx, allow_while=True)
-        if loop is None or leaves_loop_after(ctx, loop, node):
-            return
-        if name in reset_in_loop(loop, ctx):
-            return  # a new list per pass: one pass's items, not the input's
-        shape = shape_of_name(name, ctx, loop)
-        if shape.kind != "list" or not shape.grows or bounded_in_loop(loop, name, ctx):
-            return
+        name, method, loop, shape = found.name, found.method, found.loop, found.shape
         if shape.unhashable and method != "remove":
             return  # no dict of positions, no Counter for a list of dicts
         ctx.report(self, node,

@@ -14,7 +14,7 @@ the loop starts a new list per pass: nothing accumulates across passes).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -27,7 +27,7 @@ from perflint.cstutil import (
     names_read,
     target_names,
 )
-from perflint.rules.loops import is_bounded_iterable
+from perflint.rules.loops import input_sized_loop, is_bounded_iterable
 
 UNKNOWN_KIND = "unknown"
 # How far ``a = b`` / ``c = a + b`` are followed to other names.
@@ -809,3 +809,36 @@ def code_for(node: cst.CSTNode, ctx: Context, limit: int = 40) -> str:
     """Source of ``node`` on one line, shortened for messages."""
     text = _code(node, ctx)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class GrowingListCall:
+    """``name.method(...)`` on a list that grows with the input, per pass of ``loop``."""
+
+    name: str
+    method: str
+    loop: LoopFrame
+    shape: Shape
+
+
+def growing_list_call(node: cst.Call, ctx: Context, wanted: Callable[[str, cst.Call], bool]) -> GrowingListCall | None:
+    """The question PFL403 and PFL405 share: a method call (``wanted``) on a plain name,
+    inside an input-sized loop, that does not leave the loop, where the name is a list the
+    file shows growing with the input, neither rebuilt per pass nor capped in the loop."""
+    if not ctx.loops:
+        return None
+    func = node.func
+    if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+        return None
+    method, name = func.attr.value, func.value.value
+    if not wanted(method, node) or not has_evidence(name, ctx):
+        return None
+    loop = input_sized_loop(ctx, allow_while=True)
+    if loop is None or leaves_loop_after(ctx, loop, node):
+        return None
+    if name in reset_in_loop(loop, ctx):
+        return None  # a new list per pass: its length is one pass's, not the input's
+    shape = shape_of_name(name, ctx, loop)
+    if shape.kind != "list" or not shape.grows or bounded_in_loop(loop, name, ctx):
+        return None
+    return GrowingListCall(name, method, loop, shape)

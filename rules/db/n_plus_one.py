@@ -13,7 +13,7 @@ from perflint.querysets import Access, QuerySource, call_access, is_chain_link, 
 from perflint.rulebase import Invalid, PythonRule, Valid
 from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 from perflint.schema import SchemaCheck
-from perflint.rules.db.evidence import queries_table_from_loop, steps_through_offsets
+from perflint.rules.db.evidence import iterates_batches, queries_table_from_loop, steps_through_offsets
 
 
 # Models for the ORM examples: a property and methods that query, directly or through a relation.
@@ -383,7 +383,7 @@ def _per_model_or_per_batch(call: cst.Call, loop: LoopFrame, ctx: Context) -> bo
     bound = loop_bound_names(ctx)
     if root is not None and names_read(root) & bound or queries_table_from_loop(call, bound):
         return True
-    chunked = _iterates_chunks(loop, ctx)
+    chunked = iterates_batches(loop, ctx)
     for link in chain_calls(call):
         method = link.func.attr.value if isinstance(link.func, cst.Attribute) else None
         for arg in link.args:
@@ -408,15 +408,6 @@ def _in_batch(node: cst.BaseExpression, loop: LoopFrame, chunked: bool) -> bool:
                 and (names_read(sub.args[0].value) & loop.targets or chunked):
             return True
     return False
-
-
-def _iterates_chunks(loop: LoopFrame, ctx: Context) -> bool:
-    """``for chunk in chunked(ids, 500)`` / ``for batch in self._get_chunks(qs)``."""
-    if not isinstance(loop.node, (cst.For, cst.CompFor)):
-        return False
-    text = ctx.module.code_for_node(loop.node.target) + " " + ctx.module.code_for_node(loop.node.iter)
-    lowered = text.lower()
-    return any(word in lowered for word in kb.BATCH_LOOP_WORDS)
 
 
 def inside_assertion(ctx: Context) -> bool:
