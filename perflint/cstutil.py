@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import libcst as cst
 
@@ -321,40 +321,44 @@ def single_binding(scope: cst.CSTNode, name: str) -> cst.BaseExpression | None:
     """The value of ``name = <value>`` when that is the only binding of ``name`` in
     ``scope`` (outside nested functions and classes) and the object is never changed in
     place there; else None."""
-    value: cst.BaseExpression | None = None
-    count = 0
+    return single_bindings(scope).get(name)
+
+
+def single_bindings(scope: cst.CSTNode) -> dict[str, cst.BaseExpression]:
+    """``single_binding`` for every name of ``scope`` at once: one walk, where asking name
+    by name walks the scope once per name (a module's loops ask about many names)."""
+    counts: dict[str, int] = {}
+    values: dict[str, cst.BaseExpression | None] = {}
+    declared: set[str] = set()  # ``global`` / ``nonlocal``: bound elsewhere too
+
+    def bound(names: Iterable[str], value: cst.BaseExpression | None = None) -> None:
+        for bound_name in names:
+            counts[bound_name] = counts.get(bound_name, 0) + 1
+            values[bound_name] = value
+
     for sub in iter_subtree(scope):
         if isinstance(sub, cst.Assign):
             for target in sub.targets:
-                if name in target_names(target.target):
-                    count += 1
-                    value = sub.value if isinstance(target.target, cst.Name) else None
+                plain = isinstance(target.target, cst.Name)
+                bound(target_names(target.target), sub.value if plain else None)
         elif isinstance(sub, cst.AnnAssign) and sub.value is not None and isinstance(sub.target, cst.Name):
             # ``SENSOR_TYPES: tuple[Description, ...] = (...)``: a binding with its value
-            if sub.target.value == name:
-                count += 1
-                value = sub.value
+            bound([sub.target.value], sub.value)
         elif isinstance(sub, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor)):
-            if name in target_names(sub.target):
-                count += 1
+            bound(target_names(sub.target))
         elif isinstance(sub, cst.WithItem) and sub.asname is not None:
-            if name in target_names(sub.asname.name):
-                count += 1
+            bound(target_names(sub.asname.name))
         elif isinstance(sub, (cst.Global, cst.Nonlocal)):
-            if any(n.name.value == name for n in sub.names):
-                return None
-        elif isinstance(sub, (cst.Import, cst.ImportFrom)):
-            count += 0 if isinstance(sub.names, cst.ImportStar) else sum(
-                1 for alias in sub.names
-                if (alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name)
-                    else (dotted_name(alias.name) or "").split(".")[0]) == name)
-        if count > 1:
-            return None
-    if count != 1 or value is None:
-        return None
-    if name in mutated_names(scope):
-        return None
-    return value
+            declared.update(n.name.value for n in sub.names)
+        elif isinstance(sub, (cst.Import, cst.ImportFrom)) and not isinstance(sub.names, cst.ImportStar):
+            bound(alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name)
+                  else (dotted_name(alias.name) or "").split(".")[0] for alias in sub.names)
+    candidates = {name: value for name, value in values.items()
+                  if value is not None and counts[name] == 1 and name not in declared}
+    if not candidates:
+        return {}
+    mutated = mutated_names(scope)
+    return {name: value for name, value in candidates.items() if name not in mutated}
 
 
 def unwrap_iterable(node: cst.BaseExpression, wrappers: frozenset[str]) -> cst.BaseExpression:

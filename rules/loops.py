@@ -13,7 +13,7 @@ from perflint.cstutil import (
     is_small_literal_collection,
     iter_children,
     loop_exits_early,
-    single_binding,
+    single_bindings,
     unwrap_iterable,
 )
 from perflint import knowledge as kb
@@ -163,16 +163,16 @@ def _binding_of(name: str, ctx: Context) -> cst.BaseExpression | None:
                 all_params.append(star)
         if any(p.name.value == name for p in all_params):
             return None
-        value = _memo(ctx, ("single_binding", id(function.node), name),
-                      lambda: single_binding(function.node.body, name))
+        value = _memo(ctx, ("single_bindings", id(function.node)),
+                      lambda: single_bindings(function.node.body)).get(name)
         if value is not None:
             return value
         assigned = _memo(ctx, ("assigned_names", id(function.node)),
                          lambda: assigned_names(function.node.body))
         if name in assigned:
             return None  # bound here more than once, or to something else
-    # the module scan is the costly one: every loop over a module-level name asks it
-    return _memo(ctx, ("single_binding", id(ctx.module), name), lambda: single_binding(ctx.module, name))
+    # one walk of the module answers every loop over a module-level name
+    return _memo(ctx, ("single_bindings", id(ctx.module)), lambda: single_bindings(ctx.module)).get(name)
 
 
 def _memo(ctx: Context, key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
