@@ -57,6 +57,9 @@ class PendingReport:
     function: str
     loop_depth: int
     extra: dict[str, Any] = field(default_factory=dict)
+    # the top-level statement holding the node (and the statement of a top-level class's
+    # body holding it): positions need to generate only that one
+    top: tuple[cst.CSTNode, cst.CSTNode | None] | None = None
 
 
 class Context:
@@ -140,7 +143,12 @@ class Context:
 
     def report(self, rule: Rule, node: cst.CSTNode, message: str | None = None,
                **extra: Any) -> None:
+        parents = self.parents
+        top = None
+        if len(parents) > 1:
+            in_class = len(parents) > 3 and type(parents[1]) is cst.ClassDef and type(parents[2]) is cst.IndentedBlock
+            top = (parents[1], parents[3] if in_class else None)
         self.reports.append(
             PendingReport(rule, node, message or rule.message, self.frame.qualname,
-                          len(self.loops), extra)
+                          len(self.loops), extra, top)
         )

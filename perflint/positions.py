@@ -8,7 +8,8 @@ only watches those nodes, and stop as soon as the last one has been passed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import ast
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -80,14 +81,105 @@ class _WatchingState(CodegenState):
             raise _Done
 
 
-def node_spans(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[int, Span]:
-    """Span of each node (by ``id``), from one partial code generation of ``module``."""
+def node_spans(module: cst.Module, nodes: Iterable[cst.CSTNode],
+               tops: dict[int, tuple[cst.CSTNode, cst.CSTNode | None]] | None = None,
+               text: str | None = None) -> dict[int, Span]:
+    """Span of each node (by ``id``), from one partial code generation of ``module``.
+
+    With ``tops`` (node id -> the top-level statement holding it, and the statement of a
+    top-level class's body holding it, if any) for every node and the module's ``text``,
+    only those statements are generated: Python's own parser (C, cheap) tells on which line
+    each starts, so nothing before them is generated."""
+    nodes = list(nodes)
     targets = {id(node) for node in nodes}
     if not targets:
         return {}
+    if tops is not None and text is not None and all(id(node) in tops for node in nodes):
+        spans = _spans_by_statement(module, nodes, tops, text)
+        if spans is not None and len(spans) == len(targets):
+            return spans
+    return _spans_of_module(module, targets)
+
+
+def _spans_of_module(module: cst.Module, targets: set[int]) -> dict[int, Span]:
     state = _WatchingState(module, targets)
     try:
         module._codegen(state)
     except _Done:
         pass
     return state.spans
+
+
+def _spans_by_statement(module: cst.Module, nodes: list[cst.CSTNode],
+                        tops: dict[int, tuple[cst.CSTNode, cst.CSTNode | None]], text: str) -> dict[int, Span] | None:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    first_lines = _first_lines(module.body, tree.body)
+    if first_lines is None:
+        return None
+    index = {id(statement): number for number, statement in enumerate(module.body)}
+    # what to generate -> (where it starts, its indentation, the nodes it holds)
+    groups: dict[int, tuple[cst.CSTNode, int, str, set[int]]] = {}
+    for node in nodes:
+        top, inner = tops[id(node)]
+        number = index.get(id(top))
+        if number is None:
+            return None
+        target, line, indent = top, first_lines[number], ""
+        if inner is not None and isinstance(top, cst.ClassDef) and isinstance(top.body, cst.IndentedBlock):
+            # a statement of a top-level class: generate that statement alone
+            class_node = tree.body[_ast_position(module.body, number)]
+            inner_lines = _first_lines(top.body.body, getattr(class_node, "body", []))
+            position = next((i for i, s in enumerate(top.body.body) if s is inner), None)
+            if inner_lines is None or position is None:
+                return None
+            target, line = inner, inner_lines[position]
+            indent = top.body.indent if top.body.indent is not None else module.default_indent
+        group = groups.setdefault(id(target), (target, line, indent, set()))
+        group[3].add(id(node))
+    spans: dict[int, Span] = {}
+    for target, line, indent, ids in groups.values():
+        state = _WatchingState(module, ids)
+        state._line = line  # the statement's first (leading) line, at column 0
+        if indent:
+            state.increase_indent(indent)
+        try:
+            target._codegen(state)
+        except _Done:
+            pass
+        spans.update(state.spans)
+    return spans
+
+
+def _ast_position(statements: Sequence[cst.BaseStatement], number: int) -> int:
+    """Index in ``ast``'s body of LibCST's statement ``number`` (``a; b`` is one LibCST line,
+    two ``ast`` statements)."""
+    return sum(len(s.body) if isinstance(s, cst.SimpleStatementLine) else 1 for s in statements[:number])
+
+
+def statement_first_lines(module: cst.Module, text: str) -> list[int] | None:
+    """The line each top-level statement's generated code starts on (its leading blank
+    and comment lines included), from ``ast``; None when the two parsers' statements do
+    not line up (then the caller generates the module instead)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return _first_lines(module.body, tree.body)
+
+
+def _first_lines(statements: Sequence[cst.BaseStatement], body: list[ast.stmt]) -> list[int] | None:
+    lines: list[int] = []
+    position = 0
+    for statement in statements:
+        count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        if position + count > len(body):
+            return None
+        first = body[position]
+        decorators = getattr(first, "decorator_list", [])
+        line = min([first.lineno, *(decorator.lineno for decorator in decorators)])
+        lines.append(line - len(statement.leading_lines))
+        position += count
+    return lines if position == len(body) else None

@@ -472,7 +472,13 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
     for _problem, use in sql_reports:
         nodes.append(use.literal)
         nodes.extend(literal_parts(use.literal) or ())
-    spans = node_spans(module, nodes)
+    tops: dict[int, cst.CSTNode] = {}
+    for report in ctx.reports:
+        if report.top is not None:
+            tops[id(report.node)] = report.top
+            for anchor in report.extra.get("lines_of", {}).values():
+                tops.setdefault(id(anchor), report.top)  # else the module is generated
+    spans = node_spans(module, nodes, tops, text)
     findings: list[Finding] = []
     for report in ctx.reports:
         span = spans[id(report.node)]
