@@ -284,15 +284,20 @@ def _raises_unconditionally(body: cst.CSTNode) -> bool:
             small.append(statement)
     if not any(isinstance(s, cst.Raise) for s in small):
         return False
+    return not has_own_continue(body)
+
+
+def has_own_continue(body: cst.CSTNode) -> bool:
+    """A ``continue`` of this loop body (not of a loop, function or class nested in it)."""
     stack = list(iter_children(body))
     while stack:
         current = stack.pop()
         if isinstance(current, cst.Continue):
-            return False
+            return True
         if isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.For, cst.While)):
             continue  # a continue in a nested loop belongs to that loop
         stack.extend(iter_children(current))
-    return True
+    return False
 
 
 def mutated_names(node: cst.CSTNode) -> set[str]:

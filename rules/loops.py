@@ -10,8 +10,8 @@ import libcst as cst
 from perflint.context import Context, LoopFrame
 from perflint.cstutil import (
     assigned_names,
+    has_own_continue,
     is_small_literal_collection,
-    iter_children,
     loop_exits_early,
     single_bindings,
     unwrap_iterable,
@@ -117,15 +117,7 @@ def _always_leaves(body: cst.BaseSuite) -> bool:
             break
     if not leaves:
         return False
-    stack = list(iter_children(body))
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Continue):
-            return False
-        if isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.For, cst.While)):
-            continue  # a continue in a nested loop belongs to that loop
-        stack.extend(iter_children(current))
-    return True
+    return not has_own_continue(body)
 
 
 def is_bounded_iterable(node: cst.BaseExpression, ctx: Context, limit: int) -> bool:
