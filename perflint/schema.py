@@ -13,7 +13,7 @@ never guessed about.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -273,29 +273,25 @@ class Schema:
             return [model for model in models if _same_module(model.module, origin)]
         return models
 
-    def _relation(self, model: Model, attr: str, depth: int = 0) -> dict[str, Any] | None:
+    def _relation(self, model: Model, attr: str) -> dict[str, Any] | None:
         """The relation ``attr`` names on ``model``: declared there, gained from another
         model's relation, or inherited from a base the project defines."""
-        relation = model.relations.get(attr) or \
-            self.reverse_relations.get((table_key(model.name), model.orm), {}).get(attr)
-        if relation is not None or depth >= _MAX_MODEL_DEPTH:
-            return relation
-        for base in model.bases:
-            for parent in self._definitions(base):
-                if parent is not model:
-                    found = self._relation(parent, attr, depth + 1)
-                    if found is not None:
-                        return found
-        return None
+        return self._inherited(model, lambda m: m.relations.get(attr) or self.reverse_relations.get(
+            (table_key(m.name), m.orm), {}).get(attr))
 
-    def _member(self, model: Model, name: str, depth: int = 0) -> dict[str, Any] | None:
-        member = model.members.get(name)
-        if member is not None or depth >= _MAX_MODEL_DEPTH:
-            return member
+    def _member(self, model: Model, name: str) -> dict[str, Any] | None:
+        return self._inherited(model, lambda m: m.members.get(name))
+
+    def _inherited(self, model: Model, own: Callable[[Model], dict[str, Any] | None],
+                   depth: int = 0) -> dict[str, Any] | None:
+        """What ``own`` finds on ``model``, else on the bases the project defines (bounded depth)."""
+        found = own(model)
+        if found is not None or depth >= _MAX_MODEL_DEPTH:
+            return found
         for base in model.bases:
             for parent in self._definitions(base):
                 if parent is not model:
-                    found = self._member(parent, name, depth + 1)
+                    found = self._inherited(parent, own, depth + 1)
                     if found is not None:
                         return found
         return None
