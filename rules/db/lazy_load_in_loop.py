@@ -13,11 +13,10 @@ from perflint.querysets import (
     call_access,
     is_chain_link,
     lookup_text,
-    loop_item,
     read_access,
 )
 from perflint.rulebase import Invalid, PythonRule, Valid, Words
-from perflint.rules.db.n_plus_one import inside_assertion, item_loop_runs_once
+from perflint.rules.db.n_plus_one import repeated_item
 from perflint.rules.loops import describe_loop
 from perflint.schema import SchemaCheck
 
@@ -201,12 +200,10 @@ class LazyLoadInLoop(PythonRule):
             self._check(access, node, ctx)
 
     def _check(self, access: Access, call: cst.Call | None, ctx: Context) -> None:
-        bound = loop_item(ctx, access.root)
+        bound = repeated_item(ctx, access.root)
         if bound is None:
             return
         loop, source = bound
-        if item_loop_runs_once(loop, ctx) or inside_assertion(ctx):
-            return
         for size in range(1, len(access.reads) + 1):
             path = access.reads[:size]
             if path[-1].endswith("_id") or path[-1] in ("pk", "id"):

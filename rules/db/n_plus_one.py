@@ -267,12 +267,10 @@ class NPlusOne(PythonRule):
             self._orm_object_access(access, node, ctx)
 
     def _orm_object_access(self, access: Access, call: cst.Call | None, ctx: Context) -> None:
-        bound = loop_item(ctx, access.root)
+        bound = repeated_item(ctx, access.root)
         if bound is None:
             return
         loop, source = bound
-        if item_loop_runs_once(loop, ctx) or inside_assertion(ctx):
-            return
         shown = describe_loop(loop, ctx)
         lines_of = {"queryset": source.node} if source.node is not None else {}
         if access.manager is not None:
@@ -324,6 +322,15 @@ class NPlusOne(PythonRule):
         ctx.report(self, node, f"{what} runs once per iteration of `{describe_loop(loop, ctx)}` "
                                "(N+1); fetch all rows in one query or eager-load")
 
+
+
+def repeated_item(ctx: Context, name: str) -> tuple[LoopFrame, QuerySource] | None:
+    """The loop over a query's rows that binds ``name``, and the query, when each pass
+    repeats work: not a loop that runs once, not a check inside an assertion."""
+    bound = loop_item(ctx, name)
+    if bound is None or item_loop_runs_once(bound[0], ctx) or inside_assertion(ctx):
+        return None
+    return bound
 
 
 def item_loop_runs_once(loop: LoopFrame, ctx: Context) -> bool:
