@@ -66,23 +66,6 @@ class Walker:
         self.ctx = ctx
         self.visit_handlers = dispatcher.visit
         self.leave_handlers = dispatcher.leave
-        self.special: dict[type, Callable[[cst.CSTNode], None]] = {
-            cst.FunctionDef: self._function,
-            cst.Lambda: self._lambda,
-            cst.ClassDef: self._class,
-            cst.For: self._for,
-            cst.While: self._while,
-            cst.ListComp: self._comprehension,
-            cst.SetComp: self._comprehension,
-            cst.GeneratorExp: self._comprehension,
-            cst.DictComp: self._comprehension,
-            cst.Import: self._import,
-            cst.ImportFrom: self._import,
-            cst.Assign: self._assign,
-            cst.AnnAssign: self._ann_assign,
-            cst.AugAssign: self._aug_assign,
-            cst.WithItem: self._with_item,
-        }
 
     def run(self, module: cst.Module) -> None:
         self._collect_module_strings(module)
@@ -97,9 +80,9 @@ class Walker:
                 handler(node, self.ctx)
         parents = self.ctx.parents
         parents.append(node)
-        special = self.special.get(node_type)
+        special = _SPECIAL.get(node_type)
         if special is not None:
-            special(node)
+            special(self, node)
         else:
             self.walk_children(node)
         parents.pop()
@@ -267,6 +250,28 @@ class Walker:
     def _collect_module_strings(self, module: cst.Module) -> None:
         """Module constants may be defined below the function that uses them."""
         _collect_constants(module.body, self.ctx.frames[0])
+
+
+# Node types the walker handles itself (scopes, loops, bindings). A table of plain
+# functions, not of bound methods: those would tie each walker (and the tree it holds)
+# into a reference cycle that only the cyclic collector can free.
+_SPECIAL: dict[type, Callable[[Walker, cst.CSTNode], None]] = {
+    cst.FunctionDef: Walker._function,
+    cst.Lambda: Walker._lambda,
+    cst.ClassDef: Walker._class,
+    cst.For: Walker._for,
+    cst.While: Walker._while,
+    cst.ListComp: Walker._comprehension,
+    cst.SetComp: Walker._comprehension,
+    cst.GeneratorExp: Walker._comprehension,
+    cst.DictComp: Walker._comprehension,
+    cst.Import: Walker._import,
+    cst.ImportFrom: Walker._import,
+    cst.Assign: Walker._assign,
+    cst.AnnAssign: Walker._ann_assign,
+    cst.AugAssign: Walker._aug_assign,
+    cst.WithItem: Walker._with_item,
+}
 
 
 def _collect_constants(body: Sequence[cst.BaseStatement], frame: Frame) -> None:
