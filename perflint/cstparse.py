@@ -1,21 +1,34 @@
-"""``libcst.parse_module`` without re-validating what the parser built.
+"""``libcst.parse_module`` without paying for what a parsed tree does not need.
 
-Every CST node's ``__post_init__`` runs ``_validate()``: checks meant for trees built by
-hand (a missing space before ``in``, parentheses that do not pair, ...). A tree that
-LibCST's own parser produced from source is valid by construction, yet those checks cost
-12-18% of the parse on the benchmark corpora (LibCST's ``CSTNode.__post_init__`` says as
-much in its ``PERF`` comment). We switch them off for the length of one ``parse_module``
-call and only when ``__post_init__`` is exactly the one-line hook we know, so a LibCST
-that changes it simply gets the plain, validating parse.
+Every CST node is a frozen dataclass: its generated ``__init__`` sets each field with
+``object.__setattr__`` (frozen classes cannot assign) and then runs ``__post_init__``,
+which validates: checks meant for trees built by hand (a missing space before ``in``,
+parentheses that do not pair, ...). A tree that LibCST's own parser produced from
+source is valid by construction. The parser builds about 2,300 nodes per thousand
+lines, so both costs add up: validation is 12-18% of the parse on the benchmark corpora
+(LibCST's ``CSTNode.__post_init__`` says as much in its ``PERF`` comment), the
+``object.__setattr__`` calls about 10% more.
+
+For the length of one ``parse_module`` call, each node class whose ``__init__`` is the
+plain dataclass one gets an equivalent constructor that stores the fields through
+their slot descriptors (or the instance dict) and skips the validation; any other
+class keeps its own ``__init__`` and only the validation hook is switched off. Both
+are put back when the parse returns or fails, so nodes built later (``with_changes``,
+codegen, other tools in the same process) are built and validated as usual. The hook
+is only touched when it is exactly the one-line hook we know; a LibCST that changes it
+gets the plain, validating parse.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
 
 import libcst as cst
-from libcst._nodes.base import CSTNode  # private, hence the shape check below
+from libcst._nodes.base import CSTNode  # private, hence the shape checks below
 
 _VALIDATING_HOOK = CSTNode.__dict__.get("__post_init__")
 
@@ -32,20 +45,107 @@ def _no_validation(self: CSTNode) -> None:
     return None
 
 
+def _node_classes() -> Iterator[type]:
+    pending, seen = [CSTNode], {CSTNode}
+    while pending:
+        cls = pending.pop()
+        yield cls
+        for subclass in cls.__subclasses__():
+            if subclass not in seen:  # diamonds: a class under two bases
+                seen.add(subclass)
+                pending.append(subclass)
+
+
+def _is_dataclass_init(cls: type) -> bool:
+    """``cls.__init__`` is the one ``dataclasses`` generated: field stores, then the hook."""
+    init = cls.__dict__.get("__init__")
+    code = getattr(init, "__code__", None)
+    return (code is not None and dataclasses.is_dataclass(cls) and code.co_filename == "<string>"
+            and set(code.co_names) <= {"__setattr__", "__post_init__", "MISSING"})
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None] | None:
+    for klass in cls.__mro__:
+        descriptor = klass.__dict__.get(name)
+        if type(descriptor).__name__ == "member_descriptor":
+            return descriptor.__set__  # type: ignore[no-any-return]
+    return None
+
+
+def _fast_init(cls: type) -> Callable[..., None] | None:
+    """An ``__init__`` with the dataclass one's signature and defaults that stores the
+    fields and does not validate; None when the class does not fit the pattern."""
+    fields = dataclasses.fields(cls)
+    if not fields or any(not field.init for field in fields):
+        return None
+    namespace: dict[str, Any] = {"_MISSING": object()}
+    params: list[str] = []
+    stores: list[str] = []
+    for number, field in enumerate(fields):
+        name = field.name
+        if not name.isidentifier():
+            return None
+        value = name
+        if field.default is not dataclasses.MISSING:
+            namespace[f"_default{number}"] = field.default
+            params.append(f"{name}=_default{number}")
+        elif field.default_factory is not dataclasses.MISSING:
+            namespace[f"_factory{number}"] = field.default_factory
+            params.append(f"{name}=_MISSING")
+            value = f"(_factory{number}() if {name} is _MISSING else {name})"
+        elif any("=" in param for param in params):
+            return None  # a required field after a defaulted one: not a shape dataclasses makes
+        else:
+            params.append(name)
+        setter = _slot_setter(cls, name)
+        if setter is not None:
+            namespace[f"_set{number}"] = setter
+            stores.append(f"    _set{number}(self, {value})")
+        else:
+            stores.append(f"    self.__dict__[{name!r}] = {value}")
+    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(stores) + "\n"
+    exec(compile(source, f"<perflint.cstparse {cls.__name__}>", "exec"), namespace)  # our own text
+    return namespace["__init__"]  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=1)
+def _fast_inits() -> tuple[tuple[type, Callable[..., None], Callable[..., None]], ...]:
+    """(class, its own ``__init__``, the fast one) for every node class that fits."""
+    found = []
+    for cls in _node_classes():
+        if _is_dataclass_init(cls):
+            fast = _fast_init(cls)
+            if fast is not None:
+                found.append((cls, cls.__dict__["__init__"], fast))
+    return tuple(found)
+
+
 @contextmanager
-def _validation_off() -> Iterator[None]:
+def parsing_session() -> Iterator[None]:
+    """Node construction without validation (see the module docstring) until exit.
+
+    Re-entrant: a session inside another finds the fast constructors already in place
+    and leaves them for the outer one to restore. A run that parses many files holds
+    one session around them all (switching the constructors costs ~0.25 ms, a tenth of
+    parsing a small file); ``parse_module`` alone holds one per call."""
     if not _CAN_SKIP or CSTNode.__dict__.get("__post_init__") is not _VALIDATING_HOOK:
-        yield  # someone else patched it, or LibCST changed: leave it alone
+        yield  # someone else patched it (or an outer session did), or LibCST changed
         return
+    swapped = [(cls, own, fast) for cls, own, fast in _fast_inits() if cls.__dict__.get("__init__") is own]
     CSTNode.__post_init__ = _no_validation  # type: ignore[method-assign]
     try:
+        for cls, _own, fast in swapped:
+            cls.__init__ = fast  # type: ignore[misc]
         yield
     finally:
+        for cls, own, _fast in swapped:
+            cls.__init__ = own  # type: ignore[misc]
         CSTNode.__post_init__ = _VALIDATING_HOOK  # type: ignore[method-assign]
 
 
 def parse_module(source: bytes | str) -> cst.Module:
-    """Parse like ``libcst.parse_module``; the same tree, minus the redundant validation.
-    Nodes built later (``with_changes``, codegen) are validated as usual."""
-    with _validation_off():
+    """Parse like ``libcst.parse_module``; the same tree, built without the redundant
+    validation. Nodes built later (``with_changes``, codegen) are validated as usual,
+    unless built inside a ``parsing_session``."""
+    with parsing_session():
         return cst.parse_module(source)

@@ -65,3 +65,40 @@ def test_leaves_a_foreign_hook_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     cstparse.parse_module("x = 1\n")
     assert calls, "the foreign hook must still run during our parse"
     assert CSTNode.__dict__["__post_init__"] is foreign_hook
+
+
+def _own_inits() -> dict[type, object]:
+    return {cls: own for cls, own, _fast in cstparse._fast_inits()}
+
+
+def test_fast_constructors_cover_the_parser_nodes() -> None:
+    covered = {cls for cls, _own, _fast in cstparse._fast_inits()}
+    for node_type in (cst.Module, cst.Name, cst.Call, cst.FunctionDef, cst.SimpleWhitespace,
+                      cst.ParenthesizedWhitespace, cst.For, cst.Attribute, cst.Arg):
+        assert node_type in covered, node_type
+
+
+def test_constructors_restored_after_parse_error_and_nested_sessions() -> None:
+    own = _own_inits()
+    with cstparse.parsing_session():
+        assert all(cls.__dict__["__init__"] is not init for cls, init in own.items())
+        with cstparse.parsing_session():
+            cstparse.parse_module("x = 1\n")
+        # the inner session (and parse_module's) left the outer one's constructors alone
+        assert all(cls.__dict__["__init__"] is not init for cls, init in own.items())
+        with pytest.raises(cst.ParserSyntaxError):
+            cstparse.parse_module("def (:\n")
+    assert all(cls.__dict__["__init__"] is init for cls, init in own.items())
+    with pytest.raises(cst.CSTValidationError):
+        _invalid_node()
+
+
+def test_fast_constructor_keeps_defaults_and_fresh_factories() -> None:
+    with cstparse.parsing_session():
+        first = cst.Call(func=cst.Name("f"))
+        second = cst.Call(cst.Name("g"), [cst.Arg(cst.Integer("1"))])
+    expected = cst.Call(func=cst.Name("f"))
+    assert first.deep_equals(expected)
+    assert first.args == () and first.lpar == ()
+    assert first.whitespace_after_func is not second.whitespace_after_func  # factory, per node
+    assert cst.Module([]).code_for_node(second) == "g(1)"
