@@ -4,6 +4,7 @@ a process pool) -> project graph -> rank -> filter -> sort. Reporters format the
 from __future__ import annotations
 
 import fnmatch
+import gc
 import hashlib
 import os
 import time
@@ -51,18 +52,45 @@ def _init_worker(config: Config) -> None:
     _WORKER_STATE["pack"] = RulePack.for_codes(config.enabled_codes())
 
 
+def _init_pool_worker(config: Config, python: bool) -> None:
+    """A pool process parses files until it ends: one parsing session for all of them."""
+    _init_worker(config)
+    if python:
+        from perflint.cstparse import parsing_session
+
+        _WORKER_STATE["session"] = session = parsing_session()
+        session.__enter__()  # left open: the process ends with the pool
+
+
+def _has_python(paths: list[str]) -> bool:
+    return any(not path.endswith(".sql") for path in paths)
+
+
 def _analyze_job(job: tuple[str, bytes]) -> dict[str, Any]:
     display, data = job
+    # A file's analysis allocates a tree of a few hundred thousand objects that refcounting
+    # frees (a CST has no cycles); the cyclic collector would traverse it again and again
+    # while it is built. It is paused for the file and runs as usual between files.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         result = analyze_bytes(display, data, _WORKER_STATE["config"], _WORKER_STATE["pack"])
         return {"result": result.to_json()}
     except Exception as error:  # a perflint bug must cost one file, not the run
         return {"error": f"internal error while analysing: {type(error).__name__}: {error}"}
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _analyze_serial(jobs: list[tuple[str, bytes]], config: Config) -> list[dict[str, Any]]:
     _init_worker(config)
-    return [_analyze_job(job) for job in jobs]
+    if not _has_python([display for display, _ in jobs]):
+        return [_analyze_job(job) for job in jobs]  # .sql alone: LibCST is not even imported
+    from perflint.cstparse import parsing_session
+
+    with parsing_session():
+        return [_analyze_job(job) for job in jobs]
 
 
 def _analyze_parallel(jobs: list[tuple[str, bytes]], config: Config, workers: int) -> list[dict[str, Any]]:
@@ -82,7 +110,8 @@ def _analyze_parallel(jobs: list[tuple[str, bytes]], config: Config, workers: in
     context = multiprocessing.get_context(method)
     chunksize = max(1, len(jobs) // (workers * 16))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=_init_worker, initargs=(config,)) as pool:
+                             initializer=_init_pool_worker,
+                             initargs=(config, _has_python([display for display, _ in jobs]))) as pool:
         outputs = list(pool.map(_analyze_job, [jobs[i] for i in order], chunksize=chunksize))
     results: list[dict[str, Any]] = [{}] * len(jobs)
     for position, index in enumerate(order):
