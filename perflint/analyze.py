@@ -30,12 +30,17 @@ class FileResult:
     # Schema facts for the project phase (perflint.schema): DDL records of .sql files,
     # ORM model records of Python files. Applied in path order, like migrations.
     schema_records: list[dict[str, Any]] = field(default_factory=list)
+    _decoded: FileSummary | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def summary(self) -> FileSummary | None:
-        return FileSummary.from_json(self.summary_data) if self.summary_data else None
+        """The summary, decoded on first use (and then shared: callers do not change it)."""
+        if self._decoded is None and self.summary_data:
+            self._decoded = FileSummary.from_json(self.summary_data)
+        return self._decoded
 
     def set_summary(self, summary: FileSummary) -> None:
+        self._decoded = None
         self.summary_data = summary.to_json()
         canonical = json.dumps(self.summary_data, sort_keys=True, separators=(",", ":"))
         self.summary_hash = hashlib.sha256(canonical.encode()).hexdigest()

@@ -10,6 +10,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from perflint.analyze import FileResult, analyze_bytes, make_finding
@@ -83,19 +84,29 @@ def _analyze_job(job: tuple[str, bytes]) -> dict[str, Any]:
             gc.enable()
 
 
-def _analyze_serial(jobs: list[tuple[str, bytes]], config: Config) -> list[dict[str, Any]]:
+OutputHandler = Callable[[int, dict[str, Any]], None]
+
+
+def _analyze_serial(jobs: list[tuple[str, bytes]], config: Config, handle: OutputHandler) -> None:
     _init_worker(config)
     if not _has_python([display for display, _ in jobs]):
-        return [_analyze_job(job) for job in jobs]  # .sql alone: LibCST is not even imported
+        for index, job in enumerate(jobs):  # .sql alone: LibCST is not even imported
+            handle(index, _analyze_job(job))
+        return
     from perflint.cstparse import parsing_session
 
     with parsing_session():
-        return [_analyze_job(job) for job in jobs]
+        for index, job in enumerate(jobs):
+            handle(index, _analyze_job(job))
 
 
-def _analyze_parallel(jobs: list[tuple[str, bytes]], config: Config, workers: int) -> list[dict[str, Any]]:
-    # Biggest files first so no worker is left with a giant file at the end; results
-    # are put back in submission order, so output does not depend on scheduling.
+def _analyze_parallel(jobs: list[tuple[str, bytes]], config: Config, workers: int,
+                      handle: OutputHandler, meanwhile: Callable[[], None]) -> None:
+    """Each job's output to ``handle`` (with the job's index) as the workers deliver them;
+    ``meanwhile`` runs in this process while they start on the first files."""
+    # Biggest files first so no worker is left with a giant file at the end; outputs
+    # are handed on with their job's index, so what is built from them does not
+    # depend on scheduling.
     # Imported here: a warm run never starts a pool and should not pay for these imports.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -112,11 +123,10 @@ def _analyze_parallel(jobs: list[tuple[str, bytes]], config: Config, workers: in
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=_init_pool_worker,
                              initargs=(config, _has_python([display for display, _ in jobs]))) as pool:
-        outputs = list(pool.map(_analyze_job, [jobs[i] for i in order], chunksize=chunksize))
-    results: list[dict[str, Any]] = [{}] * len(jobs)
-    for position, index in enumerate(order):
-        results[index] = outputs[position]
-    return results
+        outputs = pool.map(_analyze_job, [jobs[i] for i in order], chunksize=chunksize)
+        meanwhile()
+        for position, output in enumerate(outputs):
+            handle(order[position], output)
 
 
 # -- main process ------------------------------------------------------------------------
@@ -218,19 +228,26 @@ def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Conf
     stats["analysed"] = len(missing)
 
     jobs = [(contents[i][0].display, contents[i][1]) for i in missing]
-    workers = options.jobs or os.cpu_count() or 1
-    if workers > 1 and len(jobs) >= 2 * workers:
-        outputs = _analyze_parallel(jobs, config, min(workers, len(jobs)))
-    else:
-        outputs = _analyze_serial(jobs, config)
-    for index, output in zip(missing, outputs):
+    failed: dict[int, FileError] = {}
+
+    def handle(job_index: int, output: dict[str, Any]) -> None:
+        # Decoded as the outputs arrive: in a parallel run, while the workers go on.
+        index = missing[job_index]
         source, _data, key = contents[index]
         if "error" in output:
-            errors.append(FileError(source.display, output["error"]))
-            continue
-        results[index] = FileResult.from_json(output["result"])
+            failed[index] = FileError(source.display, output["error"])
+            return
+        results[index] = result = FileResult.from_json(output["result"])
+        _summary(result)  # decoded once, kept with the result
         if cache:
             cache.put("file", key, output["result"])
+
+    workers = options.jobs or os.cpu_count() or 1
+    if workers > 1 and len(jobs) >= 2 * workers:
+        _analyze_parallel(jobs, config, min(workers, len(jobs)), handle, _import_project_phase)
+    else:
+        _analyze_serial(jobs, config, handle)
+    errors.extend(failed[index] for index in sorted(failed))  # in file order, not arrival order
 
     project_started = time.perf_counter()
     findings = [finding for result in results if result for finding in result.findings]
@@ -245,6 +262,14 @@ def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Conf
     summaries = [summary for r in results if r and (summary := _summary(r)) is not None] \
         if options.keep_summaries else []
     return findings, errors, summaries
+
+
+def _import_project_phase() -> None:
+    """The call graph's modules (networkx among them): imported while the workers run,
+    not after them."""
+    import perflint.graph  # noqa: F401
+    import perflint.interproc  # noqa: F401
+    import perflint.ranking  # noqa: F401
 
 
 def _project_phase(findings: list[Finding], results: list[FileResult], sources: dict[str, bytes],
