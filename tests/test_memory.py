@@ -57,3 +57,45 @@ def test_collector_running_again_after_each_file(data: bytes) -> None:
     output = runner._analyze_job(("mod.py", data))
     assert "result" in output
     assert gc.isenabled()
+
+
+SQL_SOURCE = b'''
+def report(cur, ids):
+    cur.execute("SELECT * FROM orders WHERE id NOT IN (SELECT order_id FROM refunds)")
+    return cur.fetchall()
+'''
+
+
+def test_a_files_cycles_are_collected_after_it_even_with_the_collector_off() -> None:
+    runner._init_worker(Config())
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()  # as in a run (and in the pool workers, which inherit it)
+    try:
+        output = runner._analyze_job(("report.py", SQL_SOURCE))
+        codes = {finding["code"] for finding in output["result"]["findings"]}
+        assert {"PFL101", "PFL102"} <= codes, codes  # sqlglot parsed it: its trees are cyclic
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def test_a_run_pauses_automatic_collection_and_restores_it(tmp_path: Path) -> None:
+    (tmp_path / "report.py").write_bytes(SQL_SOURCE)
+    seen: list[bool] = []
+    original = runner._analyze_project
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    runner._analyze_project = spy  # type: ignore[assignment]
+    try:
+        result = runner.run(Config(), runner.RunOptions(paths=(tmp_path,), jobs=1, use_cache=False,
+                                                        cwd=tmp_path))
+    finally:
+        runner._analyze_project = original  # type: ignore[assignment]
+    assert result.findings
+    assert seen == [False]
+    assert gc.isenabled()
