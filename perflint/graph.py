@@ -6,11 +6,59 @@ multiplies everything below it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import networkx as nx
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from perflint.summary import CallSite, FileSummary
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
+
+
+@dataclass
+class CallGraph:
+    """Function nodes (with their attributes) and caller -> callee edges (with theirs).
+
+    DESIGN.md names networkx for the call graph. The phase every run goes through needs
+    only nodes, edges and a walk along out-edges, and importing networkx costs 0.14-0.16 s
+    of CPU: a third of a pre-commit run over one file. So the run builds this plain
+    structure, and ``perflint graph``, which does query the graph (descendants, shortest
+    paths, subgraphs), gets the networkx DiGraph from ``to_networkx``."""
+
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    successors: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # each function's calls to other project functions, resolved once (interproc reuses them)
+    calls: dict[str, list[tuple[CallSite, str]]] = field(default_factory=dict)
+
+    def __contains__(self, node: object) -> bool:
+        return node in self.nodes
+
+    def add_node(self, node: str, **data: Any) -> None:
+        self.nodes.setdefault(node, {}).update(data)
+        self.successors.setdefault(node, {})
+
+    def add_edge(self, caller: str, callee: str, **data: Any) -> None:
+        for node in (caller, callee):
+            if node not in self.nodes:
+                self.add_node(node)
+        self.successors[caller].setdefault(callee, {}).update(data)
+
+    def edge(self, caller: str, callee: str) -> dict[str, Any] | None:
+        return self.successors.get(caller, {}).get(callee)
+
+    def out_edges(self, node: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        return iter(self.successors.get(node, {}).items())
+
+    def to_networkx(self) -> nx.DiGraph:
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        graph.add_nodes_from(self.nodes.items())
+        graph.add_edges_from((caller, callee, data) for caller, callees in self.successors.items()
+                             for callee, data in callees.items())
+        return graph
+
 
 ENTRY_WEIGHTS = {"handler": 3.0, "task": 2.0, "signal": 2.0, "cli": 1.0}
 MAX_CARRIED_DEPTH = 4
@@ -48,7 +96,7 @@ class Resolver:
     classes built in the same function (``svc = Service()``), and on module-level
     singletons, also imported from another module. Anything else stays unresolved."""
 
-    def __init__(self, summaries: list[FileSummary], graph: nx.DiGraph) -> None:
+    def __init__(self, summaries: list[FileSummary], graph: CallGraph) -> None:
         self.graph = graph
         self.tails = module_tails(summaries)
         self._functions = {(s.module, f.qualname): f for s in summaries for f in s.functions}
@@ -138,8 +186,8 @@ class Resolver:
         return None
 
 
-def build_call_graph(summaries: list[FileSummary]) -> nx.DiGraph:
-    graph = nx.DiGraph()
+def build_call_graph(summaries: list[FileSummary]) -> CallGraph:
+    graph = CallGraph()
     for summary in summaries:
         for function in summary.functions:
             graph.add_node(node_id(summary.module, function.qualname), entry=function.entry,
@@ -150,9 +198,7 @@ def build_call_graph(summaries: list[FileSummary]) -> nx.DiGraph:
             target = resolver.resolve(callee, summary, "")
             if target is not None and not graph.nodes[target].get("entry"):
                 graph.nodes[target]["entry"] = kind
-    # each function's calls to other project functions, resolved once (perflint.interproc reuses them)
-    resolved: dict[str, list[tuple[CallSite, str]]] = {}
-    graph.graph["calls"] = resolved
+    resolved = graph.calls
     for summary in summaries:
         for function in summary.functions:
             caller = node_id(summary.module, function.qualname)
@@ -162,7 +208,7 @@ def build_call_graph(summaries: list[FileSummary]) -> nx.DiGraph:
                 if callee is None or callee == caller:
                     continue
                 targets.append((call, callee))
-                previous = graph.get_edge_data(caller, callee)
+                previous = graph.edge(caller, callee)
                 if previous is None:
                     # steady: some call to the callee runs on every call of the caller (not
                     # only in an except handler or behind a cache): effects pass through it
@@ -173,10 +219,10 @@ def build_call_graph(summaries: list[FileSummary]) -> nx.DiGraph:
     return graph
 
 
-def compute_heat(graph: nx.DiGraph) -> dict[str, Heat]:
+def compute_heat(graph: CallGraph) -> dict[str, Heat]:
     """Heat per function node reachable from an entry point (others are absent: heat 1)."""
     heat: dict[str, Heat] = {}
-    entries = [(node, data["entry"]) for node, data in graph.nodes(data=True) if data.get("entry")]
+    entries = [(node, data["entry"]) for node, data in graph.nodes.items() if data.get("entry")]
     for entry, kind in sorted(entries):
         weight = ENTRY_WEIGHTS.get(kind, 1.0)
         # Longest carried loop depth (capped) by relaxation; cycles stop at the cap.
@@ -184,7 +230,7 @@ def compute_heat(graph: nx.DiGraph) -> dict[str, Heat]:
         frontier = [entry]
         while frontier:
             node = frontier.pop()
-            for _, callee, data in graph.out_edges(node, data=True):
+            for callee, data in graph.out_edges(node):
                 carried = min(depth[node] + data["loop_depth"], MAX_CARRIED_DEPTH)
                 if carried > depth.get(callee, -1):
                     depth[callee] = carried

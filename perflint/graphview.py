@@ -15,8 +15,9 @@ from perflint.summary import FileSummary, module_name_for
 
 def graph_report(summaries: list[FileSummary], findings: list[Finding], output_format: str,
                  entry: str | None = None) -> str:
-    graph = build_call_graph(summaries)
-    heat = compute_heat(graph)
+    calls = build_call_graph(summaries)
+    heat = compute_heat(calls)
+    graph = calls.to_networkx()
     if entry is not None:
         starts = [node for node, data in graph.nodes(data=True)
                   if data.get("entry") and (node == entry or node.endswith("." + entry))]

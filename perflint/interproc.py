@@ -15,10 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import networkx as nx
 
 from perflint.findings import Finding, TraceStep
-from perflint.graph import Resolver, node_id
+from perflint.graph import CallGraph, Resolver, node_id
 from perflint.locate import CallLocator, CallPosition
 from perflint.summary import CallSite, FileSummary, FunctionSummary
 
@@ -74,14 +73,14 @@ class Site:
 MakeFinding = Callable[..., Finding]
 
 
-def find_sites(summaries: list[FileSummary], graph: nx.DiGraph, enabled: frozenset[str]) -> list[Site]:
+def find_sites(summaries: list[FileSummary], graph: CallGraph, enabled: frozenset[str]) -> list[Site]:
     """Call sites in per-item loops whose callee (a project function) reaches an effect."""
     effects = [effect for effect, code in EFFECT_RULES.items() if code in enabled]
     if not effects:
         return []
     functions = {node_id(s.module, f.qualname): _Function(s, f) for s in summaries for f in s.functions}
     # each project function's calls to other project functions, as build_call_graph resolved them
-    calls: dict[str, list[tuple[CallSite, str]]] = graph.graph.get("calls") or {}
+    calls = graph.calls
     if not calls:
         resolver = Resolver(summaries, graph)
         for caller, entry in functions.items():

@@ -289,8 +289,7 @@ def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Conf
 
 
 def _import_project_phase() -> None:
-    """The call graph's modules (networkx among them): imported while the workers run,
-    not after them."""
+    """The call graph's modules: imported while the workers run, not after them."""
     import perflint.graph  # noqa: F401
     import perflint.interproc  # noqa: F401
     import perflint.ranking  # noqa: F401

@@ -302,6 +302,9 @@ def test_warm_run_imports_no_parser(shop: Path) -> None:
     cold, cold_report = _probe(shop)
     assert cold["code"] == 1
     assert {"libcst", "sqlglot"} <= set(cold["modules"])  # the probe can see them
+    # the call graph is built without networkx, which only `perflint graph` imports
+    # (perflint.graph.CallGraph says why)
+    assert "networkx" not in cold["modules"]
     warm, warm_report = _probe(shop)
     assert warm["code"] == 1
     assert warm["modules"] == []
