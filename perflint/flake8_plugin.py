@@ -54,12 +54,13 @@ class PerflintChecker:
         self.lines = lines
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
-        from perflint.analyze import analyze_bytes
+        from perflint.analyze import analyze_bytes, one_file_without_collection
 
         config, pack = _setup()
         source = _encode(self.lines)
         try:
-            result = analyze_bytes(self.filename, source, config, pack)
+            with one_file_without_collection():
+                result = analyze_bytes(self.filename, source, config, pack)
         except Exception as error:  # never take flake8 down with us
             yield 1, 0, f"PFL901 perflint internal error: {type(error).__name__}: {error}", type(self)
             return

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from perflint.analyze import FileResult, analyze_bytes, make_finding
+from perflint.analyze import FileResult, analyze_bytes, make_finding, one_file_without_collection
 from perflint.cache import ResultCache, code_version, file_key, project_key
 from perflint.config import CONFIDENCE_ORDER, Config
 from perflint.discovery import Discoverer, SourceFile, display_path
@@ -70,29 +70,20 @@ def _has_python(paths: list[str]) -> bool:
 
 def _analyze_job(job: tuple[str, bytes]) -> dict[str, Any]:
     display, data = job
-    # A file's analysis allocates a tree of a few hundred thousand objects that refcounting
-    # frees (a CST has no cycles); the cyclic collector would traverse it again and again
-    # while it is built. It is paused for the file; afterwards the young generations are
-    # collected, which frees what the file left in cycles (sqlglot's trees link parents
-    # and children) without traversing everything older, as a full collection would.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        result = analyze_bytes(display, data, _WORKER_STATE["config"], _WORKER_STATE["pack"])
-        return {"result": result.to_json()}
-    except Exception as error:  # a perflint bug must cost one file, not the run
-        return {"error": f"internal error while analysing: {type(error).__name__}: {error}"}
-    finally:
-        gc.collect(1)
-        if collecting:
-            gc.enable()
+    with one_file_without_collection():
+        try:
+            result = analyze_bytes(display, data, _WORKER_STATE["config"], _WORKER_STATE["pack"])
+            return {"result": result.to_json()}
+        except Exception as error:  # a perflint bug must cost one file, not the run
+            return {"error": f"internal error while analysing: {type(error).__name__}: {error}"}
 
 
 @contextmanager
 def _automatic_collection_off() -> Iterator[None]:
     """A run keeps every file's results, a few hundred thousand containers, none in a
     cycle; each automatic full collection walked them all again (four per cold Django run,
-    0.4 s of CPU). Files' own cycles are collected after each file (``_analyze_job``);
+    0.4 s of CPU). Files' own cycles are collected after each file
+    (``analyze.one_file_without_collection``);
     pool workers inherit this state when they fork."""
     enabled = gc.isenabled()
     gc.disable()

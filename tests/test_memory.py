@@ -99,3 +99,14 @@ def test_a_run_pauses_automatic_collection_and_restores_it(tmp_path: Path) -> No
     assert result.findings
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_flake8_plugin_analyses_without_collection_and_restores_it() -> None:
+    from perflint.flake8_plugin import PerflintChecker
+
+    gc.collect()
+    checker = PerflintChecker(None, "report.py", SQL_SOURCE.decode().splitlines(keepends=True))
+    messages = [message for _line, _column, message, _type in checker.run()]
+    assert any(message.startswith("PFL102") for message in messages), messages
+    assert gc.isenabled()
+    assert gc.collect() == 0  # sqlglot's cycles went with the file
