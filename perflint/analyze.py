@@ -111,14 +111,14 @@ def one_file_without_collection() -> Iterator[None]:
 def analyze_bytes(path: str, data: bytes, config: Config, pack: RulePack) -> FileResult:
     if path.endswith(".sql"):
         return _analyze_sql_file(path, data, config, pack)
-    too_deep = nesting_problem(data)
+    too_deep, line_starts = scan_nesting(data)
     if too_deep is not None:
         message, line, column = too_deep
         findings = [make_finding("PFL901", f"cannot parse Python: {message}", path, line, column)]
         return FileResult(path, findings if "PFL901" in pack.codes else [])
     from perflint.pyfile import analyze_python  # imports LibCST only when Python is analysed
 
-    return analyze_python(path, data, config, pack)
+    return analyze_python(path, data, config, pack, line_starts)
 
 
 # LibCST's native parser recurses on the machine stack and dies with SIGSEGV on deeply
@@ -147,8 +147,24 @@ _SEPARATORS, _NEWLINES = frozenset(b",;"), frozenset(b"\r\n")
 _LETTERS = frozenset(b"abcdefghijklmnopqrstuvwxyz")
 
 
+@dataclass(frozen=True)
+class LineStarts:
+    """The byte offsets of the lines that begin outside any bracket, string or backslash
+    continuation: the only lines a statement can start on (perflint.positions reads the
+    statements' first lines from them instead of parsing the file again with ``ast``)."""
+
+    data: bytes
+    offsets: list[int]
+
+
 def nesting_problem(data: bytes) -> tuple[str, int, int] | None:
-    """(message, line, column) when ``data`` nests too deeply to hand to the parser.
+    """(message, line, column) when ``data`` nests too deeply to hand to the parser."""
+    return scan_nesting(data)[0]
+
+
+def scan_nesting(data: bytes) -> tuple[tuple[str, int, int] | None, LineStarts | None]:
+    """What ``nesting_problem`` tells, and the file's ``LineStarts`` when it is fine (None
+    for a tiny file, or one with lone ``\r`` line ends, whose lines are not counted here).
 
     Works on bytes (the encodings Python source may declare keep ASCII bytes for ASCII
     characters); strings and comments are skipped. An expression's chain depth grows by
@@ -156,9 +172,10 @@ def nesting_problem(data: bytes) -> tuple[str, int, int] | None:
     the end of a statement start a new chain, and a closed bracket adds its deepest
     element to the outer chain."""
     if len(data) <= MAX_BRACKET_DEPTH:
-        return None
+        return None, None
     depth = chain = base = deepest = 0
     saved: list[tuple[int, int, int]] = []
+    starts = [3 if data.startswith(b"\xef\xbb\xbf") else 0]
     for match in _NESTING_TOKEN.finditer(data):
         first = data[match.start()]
         if first in _SKIPPED:
@@ -166,7 +183,7 @@ def nesting_problem(data: bytes) -> tuple[str, int, int] | None:
         if first in _OPENING:
             depth += 1
             if depth > MAX_BRACKET_DEPTH:
-                return ("too many nested parentheses", *_position(data, match.start()))
+                return ("too many nested parentheses", *_position(data, match.start())), None
             saved.append((chain, base, deepest))
             chain += 2
             base = deepest = chain
@@ -182,13 +199,15 @@ def nesting_problem(data: bytes) -> tuple[str, int, int] | None:
         elif first in _NEWLINES:
             if depth == 0:
                 chain = 0
+                starts.append(match.end())
             continue
         else:
             # ``-~-x`` is one token here but three levels; ``not``, ``lambda``... are one.
             chain += 1 if first in _LETTERS else match.end() - match.start()
         if chain > MAX_CHAIN_DEPTH:
-            return ("expression nested too deeply", *_position(data, match.start()))
-    return None
+            return ("expression nested too deeply", *_position(data, match.start())), None
+    lone_cr = b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
+    return None, (None if lone_cr else LineStarts(data, starts))
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:

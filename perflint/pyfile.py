@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from perflint import knowledge as kb
-from perflint.analyze import FileResult, decode_source, finish, make_finding
+from perflint.analyze import FileResult, LineStarts, decode_source, finish, make_finding
 from perflint.clients import blocking_call, is_offloaded
 from perflint.config import Config
 from perflint.context import Context, LoopFrame
@@ -416,7 +416,8 @@ def _sql_finding(path: str, problem: SqlProblem, use: SqlUse, spans: dict[int, S
                         **({"confidence": problem.confidence} if problem.confidence else {}))
 
 
-def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> FileResult:
+def analyze_python(path: str, data: bytes, config: Config, pack: RulePack,
+                   line_starts: LineStarts | None = None) -> FileResult:
     text = decode_source(data)
     result = FileResult(path)
     try:
@@ -478,7 +479,7 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack) -> Fi
             tops[id(report.node)] = report.top
             for anchor in report.extra.get("lines_of", {}).values():
                 tops.setdefault(id(anchor), report.top)  # else the module is generated
-    spans = node_spans(module, nodes, tops, text)
+    spans = node_spans(module, nodes, tops, text, line_starts)
     findings: list[Finding] = []
     for report in ctx.reports:
         span = spans[id(report.node)]

@@ -8,8 +8,8 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from perflint.analyze import decode_source
-from perflint.positions import _spans_of_module, node_spans, statement_first_lines
+from perflint.analyze import MAX_BRACKET_DEPTH, decode_source, scan_nesting
+from perflint.positions import _Lines, _spans_of_module, node_spans, statement_first_lines
 from tests.conftest import FIXTURES, ROOT
 
 SOURCES = sorted(FIXTURES.rglob("*.py")) + sorted((ROOT / "perflint").glob("*.py")) + \
@@ -57,6 +57,61 @@ def test_statement_by_statement_spans_match_the_module_spans(path: Path) -> None
         return
     expected = _spans_of_module(module, {id(node) for node in nodes})
     assert node_spans(module, nodes, tops, text) == expected
+    _problem, line_starts = scan_nesting(data)
+    assert node_spans(module, nodes, tops, text, line_starts) == expected
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_scanned_first_lines_match_the_parser(path: Path) -> None:
+    """The statements' first lines read off the nesting scan's line starts are the ones
+    ``ast`` gives, for the module and for each top-level class body (no fallback used)."""
+    _assert_scan_agrees(path.read_bytes())
+
+
+def _assert_scan_agrees(data: bytes) -> None:
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError:
+        pytest.skip("not Python")
+    text = decode_source(data)
+    _problem, line_starts = scan_nesting(data)
+    if len(data) <= MAX_BRACKET_DEPTH:
+        assert line_starts is None  # tiny: the scan does not run, ``ast`` is asked
+        return
+    assert line_starts is not None
+    scanned, parsed = _Lines(text, line_starts), _Lines(text, None)
+    assert scanned.module(module) == parsed.module(module)
+    assert scanned._top is not None and scanned._tree is False  # read off the scan, ast never parsed
+    for number, statement in enumerate(module.body):
+        if isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):
+            assert scanned.class_body(module, number, statement.body) == \
+                parsed.class_body(module, number, statement.body)
+            assert scanned._tree is False
+
+
+HARD_CASES = {
+    "clauses": b"try:\n    x = 1\nexcept ValueError:\n    pass\nelse:\n    y = 2\nfinally:\n    z = 3\n"
+               b"if a:\n    b()\nelif c:\n    d()\nelse:\n    e()\nfor i in x:\n    pass\nelse:\n    pass\n",
+    "decorators": b"import os\n\n@a\n\n# between\n@b(1,\n   2)\nasync def f():\n    pass\n@dataclass\nclass C:\n"
+                  b"    @property\n    # note\n    def p(self):\n        return 1\n\n    x: int = 0\n",
+    "strings_and_continuations": b's = """\ndef not_code():\n    pass\n"""\nt = 1 + \\\n    2\nu = (\n1)\n'
+                                 b"v = 'a'; w = 2\nx = [\n# comment\n]\n",
+    "crlf_and_bom": b"\xef\xbb\xbfimport os\r\n\r\nclass K:\r\n    a = 1\r\n\r\n    def m(self):\r\n"
+                    b"        return os.sep\r\nx = K()\r\n",
+    "match_and_tabs": b"match x:\n    case 1:\n        pass\nclass T:\n\tdef a(self):\n\t\treturn 1\n\tb = 2\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HARD_CASES))
+def test_scanned_first_lines_on_hard_cases(name: str) -> None:
+    data = HARD_CASES[name]
+    data += b"# padding\n" * (MAX_BRACKET_DEPTH // 10 + 1)  # past the size the scan starts at
+    _assert_scan_agrees(data)
+
+
+def test_lone_carriage_returns_are_left_to_the_parser() -> None:
+    data = b"x = 1\ry = 2\r" + b"# padding\r" * 40
+    assert scan_nesting(data) == (None, None)
 
 
 def test_decorators_comments_and_semicolons() -> None:
