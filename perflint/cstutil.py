@@ -60,19 +60,40 @@ def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             yield value
 
 
+_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+
 def iter_subtree(node: cst.CSTNode, *, into_functions: bool = False) -> Iterator[cst.CSTNode]:
     """Pre-order walk below ``node`` (not including it); nested defs and lambdas are
-    skipped unless asked, because their bodies do not run where they are written."""
-    stack = list(iter_children(node))
-    stack.reverse()
-    while stack:
-        current = stack.pop()
-        yield current
-        if not into_functions and isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-            continue
-        children = list(iter_children(current))
+    skipped unless asked, because their bodies do not run where they are written.
+    (``iter_children`` inlined: the rules' subtree questions walk a lot of nodes.)"""
+    pending = [node]
+    known = _WALKABLE
+    while pending:
+        current = pending.pop()
+        if current is not node:
+            yield current
+            if not into_functions and type(current) in _SCOPES:
+                continue
+        children: list[cst.CSTNode] = []
+        for name in child_fields(type(current)):
+            value = getattr(current, name)
+            kind = type(value)
+            if kind is tuple or kind is list:
+                for item in value:
+                    answer = known.get(type(item))
+                    if answer is None:
+                        answer = walkable(item)
+                    if answer:
+                        children.append(item)
+            else:
+                answer = known.get(kind)
+                if answer is None:
+                    answer = walkable(value)
+                if answer:
+                    children.append(value)
         children.reverse()
-        stack.extend(children)
+        pending.extend(children)
 
 
 def iter_every_node(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
