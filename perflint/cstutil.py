@@ -60,38 +60,44 @@ def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             yield value
 
 
-_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """``iter_children`` as a list, without a generator: for the loops that walk many nodes."""
+    known = _WALKABLE
+    children: list[cst.CSTNode] = []
+    for name in child_fields(type(node)):
+        value = getattr(node, name)
+        kind = type(value)
+        if kind is tuple or kind is list:
+            for item in value:
+                answer = known.get(type(item))
+                if answer is None:
+                    answer = walkable(item)
+                if answer:
+                    children.append(item)
+        else:
+            answer = known.get(kind)
+            if answer is None:
+                answer = walkable(value)
+            if answer:
+                children.append(value)
+    return children
+
+
+# Exact types (LibCST's node classes are final): a set lookup, not an ABC isinstance.
+_SCOPES = frozenset({cst.FunctionDef, cst.Lambda, cst.ClassDef})
 
 
 def iter_subtree(node: cst.CSTNode, *, into_functions: bool = False) -> Iterator[cst.CSTNode]:
     """Pre-order walk below ``node`` (not including it); nested defs and lambdas are
-    skipped unless asked, because their bodies do not run where they are written.
-    (``iter_children`` inlined: the rules' subtree questions walk a lot of nodes.)"""
-    pending = [node]
-    known = _WALKABLE
+    skipped unless asked, because their bodies do not run where they are written."""
+    pending = child_nodes(node)
+    pending.reverse()
     while pending:
         current = pending.pop()
-        if current is not node:
-            yield current
-            if not into_functions and type(current) in _SCOPES:
-                continue
-        children: list[cst.CSTNode] = []
-        for name in child_fields(type(current)):
-            value = getattr(current, name)
-            kind = type(value)
-            if kind is tuple or kind is list:
-                for item in value:
-                    answer = known.get(type(item))
-                    if answer is None:
-                        answer = walkable(item)
-                    if answer:
-                        children.append(item)
-            else:
-                answer = known.get(kind)
-                if answer is None:
-                    answer = walkable(value)
-                if answer:
-                    children.append(value)
+        yield current
+        if not into_functions and type(current) in _SCOPES:
+            continue
+        children = child_nodes(current)
         children.reverse()
         pending.extend(children)
 
@@ -278,19 +284,24 @@ def loop_exits_early(body: cst.CSTNode) -> bool:
     does not count: failing on a bad row still runs the query per row."""
     if _raises_unconditionally(body):
         return True
-    stack = list(iter_children(body))
+    stack = child_nodes(body)
     while stack:
         current = stack.pop()
-        if isinstance(current, (cst.Return, cst.Break)):
+        kind = type(current)
+        if kind in _LEAVING:
             return True
-        if isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+        if kind in _SCOPES:
             continue
-        if isinstance(current, (cst.For, cst.While)):
+        if kind in _LOOP_STATEMENTS:
             # A break in a nested loop only leaves that loop; a return still leaves ours.
-            stack.extend(n for n in iter_subtree(current) if isinstance(n, cst.Return))
+            stack.extend(n for n in iter_subtree(current) if type(n) is cst.Return)
             continue
-        stack.extend(iter_children(current))
+        stack.extend(child_nodes(current))
     return False
+
+
+_LEAVING = frozenset({cst.Return, cst.Break})
+_LOOP_STATEMENTS = frozenset({cst.For, cst.While})
 
 
 def _raises_unconditionally(body: cst.CSTNode) -> bool:
