@@ -120,10 +120,10 @@ def iter_every_node(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 def dotted_name(node: cst.BaseExpression | None) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:  # exact types: final classes, no ABC isinstance
         parts.append(node.attr.value)
         node = node.value
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         parts.append(node.value)
         return ".".join(reversed(parts))
     return None
@@ -202,13 +202,25 @@ def _collect_names(node: cst.CSTNode, found: set[str]) -> None:
         value = getattr(node, name)
         items = value if type(value) in (tuple, list) else (value,)
         for item in items:
-            if isinstance(item, cst.Name):
+            kind = type(item)
+            if kind is cst.Name:
                 found.add(item.value)
-            elif isinstance(item, cst.Attribute):
+            elif kind is cst.Attribute:
                 # ``a.b``: the attribute name is not a variable read.
                 _collect_names_expr(item.value, found)
-            elif isinstance(item, cst.CSTNode):
+            elif _is_node(kind):
                 _collect_names(item, found)
+
+
+_NODE_TYPES: dict[type, bool] = {}
+
+
+def _is_node(kind: type) -> bool:
+    """``issubclass(kind, cst.CSTNode)``, cached: an ABC check per value is slow."""
+    answer = _NODE_TYPES.get(kind)
+    if answer is None:
+        answer = _NODE_TYPES[kind] = issubclass(kind, cst.CSTNode)
+    return answer
 
 
 def _collect_names_expr(node: cst.BaseExpression, found: set[str]) -> None:
@@ -236,17 +248,17 @@ def assigned_names(node: cst.CSTNode) -> set[str]:
     """Names (re)bound anywhere below ``node`` outside nested functions."""
     names: set[str] = set()
     for sub in iter_subtree(node):
-        if isinstance(sub, cst.AssignTarget):
+        kind = type(sub)
+        if kind in _BINDING_TARGETS:
             names |= target_names(sub.target)
-        elif isinstance(sub, (cst.AugAssign, cst.AnnAssign)):
-            names |= target_names(sub.target)
-        elif isinstance(sub, cst.NamedExpr):
-            names |= target_names(sub.target)
-        elif isinstance(sub, (cst.For, cst.CompFor)):
-            names |= target_names(sub.target)
-        elif isinstance(sub, cst.WithItem) and sub.asname is not None:
+        elif kind is cst.WithItem and sub.asname is not None:
             names |= target_names(sub.asname.name)
     return names
+
+
+# Nodes whose ``target`` binds names (exact types: LibCST's node classes are final).
+_BINDING_TARGETS = frozenset({cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For,
+                              cst.CompFor})
 
 
 def is_small_literal_collection(node: cst.BaseExpression, limit: int) -> bool:
@@ -337,12 +349,15 @@ def mutated_names(node: cst.CSTNode) -> set[str]:
     ``x.add(...)``, ``x[k] = v``, ``x.attr = v`` (outside nested functions)."""
     names: set[str] = set()
     for sub in iter_subtree(node):
-        if isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute) \
-                and sub.func.attr.value in MUTATING_METHODS and isinstance(sub.func.value, cst.Name):
-            names.add(sub.func.value.value)
-        elif isinstance(sub, (cst.AssignTarget, cst.AugAssign)):
+        kind = type(sub)
+        if kind is cst.Call:
+            func = sub.func
+            if type(func) is cst.Attribute and func.attr.value in MUTATING_METHODS \
+                    and type(func.value) is cst.Name:
+                names.add(func.value.value)
+        elif kind is cst.AssignTarget or kind is cst.AugAssign:
             target = sub.target
-            if isinstance(target, (cst.Subscript, cst.Attribute)) and isinstance(target.value, cst.Name):
+            if type(target) in (cst.Subscript, cst.Attribute) and type(target.value) is cst.Name:
                 names.add(target.value.value)
     return names
 
@@ -374,6 +389,8 @@ def single_bindings(scope: cst.CSTNode) -> dict[str, cst.BaseExpression]:
             values[bound_name] = value
 
     for sub in iter_subtree(scope):
+        if type(sub) not in _BINDING_STATEMENTS:
+            continue
         if isinstance(sub, cst.Assign):
             for target in sub.targets:
                 plain = isinstance(target.target, cst.Name)
@@ -396,6 +413,10 @@ def single_bindings(scope: cst.CSTNode) -> dict[str, cst.BaseExpression]:
         return {}
     mutated = mutated_names(scope)
     return {name: value for name, value in candidates.items() if name not in mutated}
+
+
+_BINDING_STATEMENTS = _BINDING_TARGETS | {cst.Assign, cst.WithItem, cst.Global, cst.Nonlocal, cst.Import,
+                                          cst.ImportFrom}
 
 
 def unwrap_iterable(node: cst.BaseExpression, wrappers: frozenset[str]) -> cst.BaseExpression:
