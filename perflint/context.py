@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from perflint.cstutil import dotted_name
+
 if TYPE_CHECKING:  # pragma: no cover
     from perflint.config import Config
     from perflint.knowledge import Knowledge
@@ -47,6 +49,9 @@ class Frame:
     # ``with <value> as x``), in order: what rules follow to learn what a name holds (a list
     # or a set, a queryset, a client).
     assignments: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
+    # For a class body: the function it is defined in, if any (``Context.function`` asks it
+    # of the innermost frame instead of searching the stack on every call).
+    outer_function: Frame | None = None
 
 
 @dataclass
@@ -89,10 +94,10 @@ class Context:
 
     @property
     def function(self) -> Frame | None:
-        for frame in reversed(self.frames):
-            if frame.kind == "function":
-                return frame
-        return None
+        """The innermost function (or lambda) being walked; None at module or class level
+        outside any function."""
+        frame = self.frames[-1]
+        return frame if frame.kind == "function" else frame.outer_function
 
     @property
     def in_async_function(self) -> bool:
@@ -120,8 +125,6 @@ class Context:
         ``r.get`` after ``import requests as r``, ``get`` after ``from requests import get``
         (both ``requests.get``). None when the root is not an imported name (a local,
         ``self``, a parameter): ``self.cache.get`` is not ``requests.get``."""
-        from perflint.cstutil import dotted_name
-
         dotted = dotted_name(node)
         if dotted is None:
             return None

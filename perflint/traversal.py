@@ -145,7 +145,8 @@ class Walker:
         assert isinstance(node, cst.ClassDef)
         self.walk_all(d.decorator for d in node.decorators)
         self.walk_all(arg.value for arg in node.bases)
-        frame = Frame("class", node.name.value, self._qualname(node.name.value), node)
+        frame = Frame("class", node.name.value, self._qualname(node.name.value), node,
+                      outer_function=self.ctx.function)
         if isinstance(node.body, cst.IndentedBlock):
             _collect_constants(node.body.body, frame)  # ``self.QUERY`` in a method above it
         self.ctx.frames.append(frame)
