@@ -49,19 +49,12 @@ def child_fields(cls: type) -> tuple[str, ...]:
 
 def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Direct meaningful children in source order, skipping whitespace and leaves."""
-    for name in child_fields(type(node)):
-        value = getattr(node, name)
-        kind = type(value)
-        if kind is tuple or kind is list:
-            for item in value:
-                if walkable(item):
-                    yield item
-        elif walkable(value):
-            yield value
+    return iter(child_nodes(node))
 
 
 def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """``iter_children`` as a list, without a generator: for the loops that walk many nodes."""
+    """Direct meaningful children in source order, skipping whitespace and leaves, as a
+    list (no generator: the loops that walk many nodes call this)."""
     known = _WALKABLE
     children: list[cst.CSTNode] = []
     for name in child_fields(type(node)):
