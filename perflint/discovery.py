@@ -34,9 +34,10 @@ def display_path(path: Path, cwd: Path) -> str:
 
 
 class _Pattern:
-    """One .gitignore line."""
+    """One .gitignore line. Paths are plain posix strings: discovery is most of a warm
+    run, and ``pathlib`` objects made per entry and per pattern were most of discovery."""
 
-    def __init__(self, line: str, base: Path) -> None:
+    def __init__(self, line: str, base: str) -> None:
         self.negated = line.startswith("!")
         if self.negated:
             line = line[1:]
@@ -44,19 +45,22 @@ class _Pattern:
         line = line.rstrip("/")
         self.anchored = "/" in line
         line = line.lstrip("/")
-        self.base = base
+        self.base_prefix = _posix(base).rstrip("/") + "/"  # the .gitignore's directory
         self.regex = re.compile(_glob_to_regex(line))
 
-    def matches(self, path: Path, is_dir: bool) -> bool:
+    def matches(self, path: str, name: str, is_dir: bool) -> bool:
+        """``path``: absolute, posix separators; ``name``: its last part."""
         if self.directory_only and not is_dir:
             return False
-        try:
-            relative = path.relative_to(self.base).as_posix()
-        except ValueError:
+        if not path.startswith(self.base_prefix):
             return False
         if self.anchored:
-            return self.regex.fullmatch(relative) is not None
-        return self.regex.fullmatch(path.name) is not None
+            return self.regex.fullmatch(path[len(self.base_prefix):]) is not None
+        return self.regex.fullmatch(name) is not None
+
+
+def _posix(path: str) -> str:
+    return path.replace(os.sep, "/") if os.sep != "/" else path
 
 
 def _glob_to_regex(pattern: str) -> str:
@@ -92,9 +96,10 @@ def _glob_to_regex(pattern: str) -> str:
     return "".join(out)
 
 
-def _read_gitignore(directory: Path) -> list[_Pattern]:
+def _read_gitignore(directory: str) -> list[_Pattern]:
     try:
-        text = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace")
+        with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
     except OSError:
         return []
     patterns = []
@@ -106,10 +111,10 @@ def _read_gitignore(directory: Path) -> list[_Pattern]:
     return patterns
 
 
-def _ignored(patterns: list[_Pattern], path: Path, is_dir: bool) -> bool:
+def _ignored(patterns: list[_Pattern], path: str, name: str, is_dir: bool) -> bool:
     verdict = False
     for pattern in patterns:
-        if pattern.matches(path, is_dir):
+        if pattern.matches(path, name, is_dir):
             verdict = not pattern.negated
     return verdict
 
@@ -146,11 +151,11 @@ class Discoverer:
             return []
         root = _git_root(directory)
         if root is None:
-            return _read_gitignore(directory)
+            return _read_gitignore(str(directory))
         chain = [directory, *directory.parents]
         patterns: list[_Pattern] = []
         for parent in reversed(chain[: chain.index(root) + 1]):
-            patterns.extend(_read_gitignore(parent))
+            patterns.extend(_read_gitignore(str(parent)))
         return patterns
 
     def discover(self, paths: list[Path]) -> tuple[list[SourceFile], list[str]]:
@@ -174,11 +179,12 @@ class Discoverer:
     def _walk(self, top: Path) -> list[tuple[str, str]]:
         """(absolute path, path relative to the working directory) of each file."""
         results: list[tuple[str, str]] = []
-        stack: list[tuple[Path, list[_Pattern]]] = [(top, self._inherited_gitignores(top))]
+        start = str(top)
+        stack: list[tuple[str, list[_Pattern]]] = [(start, self._inherited_gitignores(top))]
         prefix = self._cwd_prefix
         while stack:
             directory, patterns = stack.pop()
-            if directory != top and self.respect_gitignore:
+            if directory != start and self.respect_gitignore:
                 patterns = patterns + _read_gitignore(directory)
             try:
                 entries = sorted(os.scandir(directory), key=lambda e: e.name)
@@ -197,11 +203,11 @@ class Discoverer:
                     relative = relative.replace(os.sep, "/")
                 if self._excluded_text(entry.name, relative):
                     continue
-                if patterns and _ignored(patterns, Path(full), is_dir):
+                if patterns and _ignored(patterns, _posix(full), entry.name, is_dir):
                     continue
                 if is_dir:
                     if not entry.is_symlink():
-                        stack.append((Path(full), patterns))
+                        stack.append((full, patterns))
                 else:
                     results.append((full, relative))
         return results
