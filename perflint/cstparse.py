@@ -104,7 +104,7 @@ def _fast_init(cls: type) -> Callable[..., None] | None:
         else:
             stores.append(f"    self.__dict__[{name!r}] = {value}")
     source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(stores) + "\n"
-    exec(compile(source, f"<perflint.cstparse {cls.__name__}>", "exec"), namespace)  # our own text
+    exec(compile(source, f"<perflint.cstparse {cls.__name__}>", "exec"), namespace)  # noqa: S102 (our own text)
     return namespace["__init__"]  # type: ignore[no-any-return]
 
 

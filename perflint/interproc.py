@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-
 from perflint.findings import Finding, TraceStep
 from perflint.graph import CallGraph, Resolver, node_id
 from perflint.locate import CallLocator, CallPosition

@@ -6,15 +6,21 @@ from __future__ import annotations
 import fnmatch
 import gc
 import hashlib
+import importlib
 import os
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from perflint.analyze import FileResult, analyze_bytes, make_finding, one_file_without_collection
+from perflint.analyze import (
+    FileResult,
+    analyze_bytes,
+    make_finding,
+    one_file_without_collection,
+)
 from perflint.cache import ResultCache, code_version, file_key, project_key
 from perflint.config import CONFIDENCE_ORDER, Config
 from perflint.discovery import Discoverer, SourceFile, display_path
@@ -281,9 +287,8 @@ def _analyze_project(contents: list[tuple[SourceFile, bytes, str]], config: Conf
 
 def _import_project_phase() -> None:
     """The call graph's modules: imported while the workers run, not after them."""
-    import perflint.graph  # noqa: F401
-    import perflint.interproc  # noqa: F401
-    import perflint.ranking  # noqa: F401
+    for module in ("perflint.graph", "perflint.interproc", "perflint.ranking"):
+        importlib.import_module(module)
 
 
 def _project_phase(findings: list[Finding], results: list[FileResult], sources: dict[str, bytes],
