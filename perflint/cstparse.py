@@ -76,7 +76,12 @@ def _fast_init(cls: type) -> Callable[..., None] | None:
     """An ``__init__`` with the dataclass one's signature and defaults that stores the
     fields and does not validate; None when the class does not fit the pattern."""
     fields = dataclasses.fields(cls)
-    if not fields or any(not field.init for field in fields):
+    if not fields or any(not field.init or field.kw_only is True for field in fields):
+        return None
+    # the dataclass constructor takes exactly these fields, in this order (no InitVar, no
+    # keyword-only part): otherwise the generated one would not be a drop-in replacement
+    code = cls.__dict__["__init__"].__code__
+    if code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount] != tuple(f.name for f in fields):
         return None
     namespace: dict[str, Any] = {"_MISSING": object()}
     params: list[str] = []

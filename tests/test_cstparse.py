@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import libcst as cst
@@ -102,3 +103,38 @@ def test_fast_constructor_keeps_defaults_and_fresh_factories() -> None:
     assert first.args == () and first.lpar == ()
     assert first.whitespace_after_func is not second.whitespace_after_func  # factory, per node
     assert cst.Module([]).code_for_node(second) == "g(1)"
+
+
+def test_no_fast_constructor_for_shapes_it_would_not_replace_exactly() -> None:
+    # (``dataclasses`` is imported at module level: the string annotations of this file,
+    # under ``from __future__ import annotations``, name InitVar through it)
+    @dataclasses.dataclass(frozen=True)
+    class WithInitVar(CSTNode):
+        value: str
+        extra: dataclasses.InitVar[int] = 0
+
+        def __post_init__(self, extra: int) -> None:  # type: ignore[override]
+            pass
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class KeywordOnly(CSTNode):
+        value: str
+
+    @dataclasses.dataclass(frozen=True)
+    class Plain(CSTNode):
+        value: str
+        other: tuple[str, ...] = ()
+
+        def _visit_and_replace_children(self, visitor: object) -> Plain:
+            return self
+
+        def _codegen_impl(self, state: object) -> None:
+            pass
+
+    assert cstparse._fast_init(WithInitVar) is None
+    assert cstparse._fast_init(KeywordOnly) is None
+    fast = cstparse._fast_init(Plain)
+    assert fast is not None
+    node = object.__new__(Plain)
+    fast(node, "x")
+    assert (node.value, node.other) == ("x", ())
