@@ -346,3 +346,16 @@ def test_a_query_that_parses_is_not_split_at_its_comments() -> None:
 def test_hugsql_name_comments_start_a_query() -> None:
     source = "-- :name get-a :? :1\nSELECT * FROM a WHERE id = :id\n-- :name get-b :? :1\nSELECT * FROM b WHERE id = :id\n"
     assert _where(source, "PFL101", "q.sql") == [(2, 8), (4, 8)]
+
+
+def test_unbounded_select_over_formatted_tables_names_no_placeholder() -> None:
+    from perflint.analyze import analyze_bytes
+    from perflint.config import Config
+    from perflint.rulepack import RulePack
+
+    source = b'def f(cur, a, b):\n    cur.execute("SELECT x FROM `%s` JOIN `%s` USING (id)" % (a, b))\n'
+    config = Config()
+    result = analyze_bytes("m.py", source, config, RulePack.for_codes(frozenset(config.enabled_codes())))
+    messages = [f.message for f in result.findings if f.code == "PFL110"]
+    assert messages and "of the tables formatted into it:" in messages[0]
+    assert "{}" not in messages[0]

@@ -115,8 +115,11 @@ class UnboundedSelect(SqlRule):
 
 def _message(select: exp.Select) -> str:
     names = [table_label(source) for source in scope_sources(select) if isinstance(source, exp.Table)]
-    where = f"`{', '.join(names[:3])}`" if names else "its source"
-    return (f"query returns every row of {where} it reads: no LIMIT, and nothing in WHERE bounds "
+    if names and all(name == "{}" for name in names):
+        rows = "of the tables formatted into it"  # ``FROM `%s``` only: no name to show
+    else:
+        rows = f"of `{', '.join(names[:3])}` it reads" if names else "of its source it reads"
+    return (f"query returns every row {rows}: no LIMIT, and nothing in WHERE bounds "
             "the rows; paginate (keyset: `WHERE id > :last ORDER BY id LIMIT n`) or filter it")
 
 
