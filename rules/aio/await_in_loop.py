@@ -48,7 +48,9 @@ class AwaitInLoop(PythonRule):
     itself (`asyncio.sleep`, a limiter), for ordered stream/queue/lock/file operations,
     when the awaited callable is the loop item or hangs off it (hooks, signals,
     middleware, `site.start()`: dispatch in order), when the call reads state the loop
-    changes in place, when the awaited call runs SQL (PFL201 / PFL203), and when it
+    changes in place, when the awaited call reads nothing that changes between passes
+    (the same step repeated: a poll, a checkpoint between per-item work), when the
+    awaited call runs SQL (PFL201 / PFL203), and when it
     sends an HTTP request on a client the code shows (PFL304 reports it).
     """
 
@@ -104,6 +106,9 @@ class AwaitInLoop(PythonRule):
         Valid("async def f(self, plan):\n    applied = set()\n    for step in plan:\n        state = await self.project_state(applied)\n        applied.add(step)\n"),
         # the same call repeated, nothing from the loop in it (Home Assistant's alexa channel steps)
         Valid("async def f(hass, channel, data):\n    for _ in range(abs(channel)):\n        await hass.services.async_call('media_player', 'media_next_track', data)\n"),
+        # a scheduling point between per-item work the body does itself (anyio, trio tests)
+        Valid("async def f(saved):\n    for element in saved:\n        await checkpoint()\n        yield element\n"),
+        Valid("async def f(q):\n    for i in range(20):\n        q.put_nowait(i)\n        await wait_all_tasks_blocked()\n"),
     )
     INVALID = (
         Invalid("async def f(order_ids):\n    results = []\n    for order_id in order_ids:\n        result = await process_order(order_id)\n        results.append(result)\n    return results\n", (4,)),
@@ -142,12 +147,12 @@ class AwaitInLoop(PythonRule):
 
 
 def _repeats_one_step(call: cst.Call, loop: LoopFrame, ctx: Context) -> bool:
-    """``for _ in range(abs(channel)): await next_track()``: neither the awaited call nor
-    the rest of the body reads the loop item, so each pass repeats one step on shared
-    state (key presses, polls), not a separate work item."""
-    if not isinstance(loop.node, cst.For) or names_read(call) & loop_bound_names(ctx):
-        return False
-    return not names_read(loop.node.body) & loop.targets
+    """``for _ in range(abs(channel)): await next_track()``, ``for element in saved:
+    await checkpoint(); yield element``: the awaited call reads nothing that changes from
+    one pass to the next (no loop item, nothing the body assigns), so each pass repeats
+    one step on shared state (key presses, polls, scheduling points between the per-item
+    work the body does itself), not a separate work item to run concurrently."""
+    return isinstance(loop.node, cst.For) and not names_read(call) & loop_bound_names(ctx)
 
 
 def _is_exempt_call(call: cst.Call, ctx: Context) -> bool:
