@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import libcst as cst
 
 from perflint.cstutil import dotted_name
+
+_T = TypeVar("_T")
 
 if TYPE_CHECKING:  # pragma: no cover
     from perflint.config import Config
@@ -82,7 +85,16 @@ class Context:
         self.reports: list[PendingReport] = []
         self.dialect_hint: str | None = None
         # Per-node memo shared by rules (e.g. how a call was classified).
-        self.memo: dict[tuple[str, int], Any] = {}
+        self.memo: dict[tuple[object, ...], Any] = {}
+
+    def memoised(self, key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
+        """``compute()`` once per file for ``key`` (the answers stay in ``memo``): for
+        questions many nodes ask of the same loop, function or module."""
+        memo = self.memo
+        if key in memo:
+            return memo[key]  # type: ignore[no-any-return]
+        value = memo[key] = compute()
+        return value
 
     @property
     def frame(self) -> Frame:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
 import libcst as cst
 
 from perflint.context import Context, LoopFrame
@@ -20,7 +17,6 @@ from perflint import knowledge as kb
 from perflint.knowledge import Knowledge
 
 _MAX_DESCRIPTION = 60
-_T = TypeVar("_T")
 
 
 def multiplying_loop(ctx: Context, knowledge: Knowledge, *, allow_while: bool,
@@ -34,12 +30,8 @@ def multiplying_loop(ctx: Context, knowledge: Knowledge, *, allow_while: bool,
         return None
     # The answer depends only on the loops around the node, not on the node: every call in
     # a loop body asks the same question (the call graph asks it of every call in a loop).
-    key = ("multiplying", id(ctx.loops[-1].node), allow_while, allow_async_for)
-    if key in ctx.memo:
-        return ctx.memo[key]
-    found = _multiplying_loop(ctx, allow_while, allow_async_for)
-    ctx.memo[key] = found
-    return found
+    return ctx.memoised(("multiplying", id(ctx.loops[-1].node), allow_while, allow_async_for),
+                        lambda: _multiplying_loop(ctx, allow_while, allow_async_for))
 
 
 def _multiplying_loop(ctx: Context, allow_while: bool, allow_async_for: bool) -> LoopFrame | None:
@@ -53,7 +45,7 @@ def _multiplying_loop(ctx: Context, allow_while: bool, allow_async_for: bool) ->
             continue
         if _is_test_case_loop(loop):
             continue
-        if isinstance(loop.node, (cst.For, cst.While)) and _exits_early(loop, ctx):
+        if isinstance(loop.node, (cst.For, cst.While)) and exits_early(loop, ctx):
             # A return leaves every enclosing loop too.
             return None
         return loop
@@ -129,13 +121,13 @@ def is_bounded_iterable(node: cst.BaseExpression, ctx: Context, limit: int) -> b
         return True
     if not isinstance(node, cst.Name):
         return False
-    key = ("bounded", id(node))
-    cached = ctx.memo.get(key)
-    if cached is None:
-        value = _binding_of(node.value, ctx)
-        cached = value is not None and is_small_literal_collection(value, limit)
-        ctx.memo[key] = cached
-    return cached
+    name = node.value
+
+    def bounded() -> bool:
+        value = _binding_of(name, ctx)
+        return value is not None and is_small_literal_collection(value, limit)
+
+    return ctx.memoised(("bounded", id(node)), bounded)
 
 
 def _binding_of(name: str, ctx: Context) -> cst.BaseExpression | None:
@@ -155,22 +147,17 @@ def _binding_of(name: str, ctx: Context) -> cst.BaseExpression | None:
                 all_params.append(star)
         if any(p.name.value == name for p in all_params):
             return None
-        value = _memo(ctx, ("single_bindings", id(function.node)),
+        value = ctx.memoised(("single_bindings", id(function.node)),
                       lambda: single_bindings(function.node.body)).get(name)
         if value is not None:
             return value
-        assigned = _memo(ctx, ("assigned_names", id(function.node)),
+        assigned = ctx.memoised(("assigned_names", id(function.node)),
                          lambda: assigned_names(function.node.body))
         if name in assigned:
             return None  # bound here more than once, or to something else
     # one walk of the module answers every loop over a module-level name
-    return _memo(ctx, ("single_bindings", id(ctx.module)), lambda: single_bindings(ctx.module)).get(name)
+    return ctx.memoised(("single_bindings", id(ctx.module)), lambda: single_bindings(ctx.module)).get(name)
 
-
-def _memo(ctx: Context, key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
-    if key not in ctx.memo:
-        ctx.memo[key] = compute()
-    return ctx.memo[key]
 
 
 def _is_test_case_loop(loop: LoopFrame) -> bool:
@@ -189,13 +176,11 @@ def _is_test_case_loop(loop: LoopFrame) -> bool:
     return False
 
 
-def _exits_early(loop: LoopFrame, ctx: Context) -> bool:
-    key = ("exits", id(loop.node))
-    cached = ctx.memo.get(key)
-    if cached is None:
-        cached = loop.body is not None and loop_exits_early(loop.body)
-        ctx.memo[key] = cached
-    return cached
+def exits_early(loop: LoopFrame, ctx: Context) -> bool:
+    """The loop's body can leave it on a hit (``cstutil.loop_exits_early``), asked once
+    per loop."""
+    return ctx.memoised(("exits", id(loop.node)),
+                        lambda: loop.body is not None and loop_exits_early(loop.body))
 
 
 def describe_loop(loop: LoopFrame, ctx: Context) -> str:
@@ -218,10 +203,6 @@ def loop_bound_names(ctx: Context) -> set[str]:
     for loop in ctx.loops:
         names |= loop.targets
         if loop.body is not None and not isinstance(loop.node, cst.CompFor):
-            key = ("assigned", id(loop.body))
-            assigned = ctx.memo.get(key)
-            if assigned is None:
-                assigned = assigned_names(loop.body)
-                ctx.memo[key] = assigned
-            names |= assigned
+            body = loop.body
+            names |= ctx.memoised(("assigned", id(body)), lambda: assigned_names(body))
     return names

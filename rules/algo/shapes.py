@@ -209,12 +209,7 @@ def _scope_of(name: str, ctx: Context) -> tuple[Frame, ScopeFacts] | None:
 
 
 def scope_facts(frame: Frame, ctx: Context) -> ScopeFacts:
-    key = ("algo-scope", id(frame.node))
-    facts = ctx.memo.get(key)
-    if facts is None:
-        facts = _collect_scope(frame.node)
-        ctx.memo[key] = facts
-    return facts
+    return ctx.memoised(("algo-scope", id(frame.node)), lambda: _collect_scope(frame.node))
 
 
 def _collect_scope(node: cst.CSTNode) -> ScopeFacts:

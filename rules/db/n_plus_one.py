@@ -6,12 +6,12 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import dotted_name, iter_subtree, loop_exits_early, names_read
+from perflint.cstutil import dotted_name, iter_subtree, names_read
 from perflint.ormmodels import manager_access
 from perflint.queries import chain_calls, classify_call, has_dynamic_table, iterates_queryset, manager_root
 from perflint.querysets import Access, QuerySource, call_access, is_chain_link, loop_item, read_access
 from perflint.rulebase import Invalid, PythonRule, Valid
-from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
+from perflint.rules.loops import describe_loop, exits_early, loop_bound_names, multiplying_loop
 from perflint.schema import SchemaCheck
 from perflint.rules.db.evidence import iterates_batches, queries_table_from_loop, steps_through_offsets
 
@@ -335,14 +335,7 @@ def repeated_item(ctx: Context, name: str) -> tuple[LoopFrame, QuerySource] | No
 
 def item_loop_runs_once(loop: LoopFrame, ctx: Context) -> bool:
     """The loop over a query's objects leaves on its first pass (a first-hit lookup)."""
-    if not isinstance(loop.node, (cst.For, cst.While)) or loop.body is None:
-        return False
-    key = ("exits", id(loop.node))
-    cached = ctx.memo.get(key)
-    if cached is None:
-        cached = loop_exits_early(loop.body)
-        ctx.memo[key] = cached
-    return cached
+    return isinstance(loop.node, (cst.For, cst.While)) and exits_early(loop, ctx)
 
 
 def _evaluated(call: cst.Call, access: Access, ctx: Context) -> bool:
