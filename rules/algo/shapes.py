@@ -624,13 +624,9 @@ def bounded_in_loop(loop: LoopFrame, name: str, ctx: Context) -> bool:
     """The loop keeps the list ``name`` at a constant size: it compares ``len(name)`` with
     a constant (``if len(window) > 5: window.pop(0)``) or empties it (``name.clear()``,
     ``del name[:]``, ``name[:] = ...``) on its way. A window, not a list of the input."""
-    key = ("algo-bounded", id(loop.node), name)
-    found = ctx.memo.get(key)
-    if found is None:
-        region = loop.node if isinstance(loop.node, cst.While) else loop.body
-        found = region is not None and any(_bounds(node, name, ctx) for node in iter_subtree(region))
-        ctx.memo[key] = found
-    return found
+    region = loop.node if isinstance(loop.node, cst.While) else loop.body
+    return ctx.memoised(("algo-bounded", id(loop.node), name), lambda: region is not None and any(
+        _bounds(node, name, ctx) for node in iter_subtree(region)))
 
 
 # Comparisons that cap a list's length, ``len(window) > 5``, with ``len(...)`` on the left

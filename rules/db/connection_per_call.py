@@ -197,12 +197,8 @@ def _factory_kind(call: cst.Call, ctx: Context) -> str | None:
 
 
 def _last_names(factories: dict[str, str], ctx: Context) -> frozenset[str]:
-    key = ("pfl205_last_names", id(factories))
-    names = ctx.memo.get(key)
-    if names is None:
-        names = frozenset(name.rpartition(".")[2] for name in factories)
-        ctx.memo[key] = names
-    return names
+    return ctx.memoised(("pfl205_last_names", id(factories)),
+                        lambda: frozenset(name.rpartition(".")[2] for name in factories))
 
 
 def _shares_a_pool(call: cst.Call, kind: str) -> bool:
@@ -289,13 +285,9 @@ def _hands_out(value: cst.BaseExpression, names: set[str]) -> bool:
 def _function_statements(ctx: Context) -> list[cst.CSTNode]:
     function = ctx.function
     assert function is not None
-    key = ("pfl205_function_nodes", id(function.node))
-    nodes = ctx.memo.get(key)
-    if nodes is None:
-        nodes = [sub for sub in iter_subtree(function.node.body)  # type: ignore[attr-defined]
-                 if isinstance(sub, (cst.Global, cst.Nonlocal, cst.Assign, cst.Call, cst.Return, cst.Yield))]
-        ctx.memo[key] = nodes
-    return nodes
+    return ctx.memoised(("pfl205_function_nodes", id(function.node)), lambda: [
+        sub for sub in iter_subtree(function.node.body)  # type: ignore[attr-defined]
+        if isinstance(sub, (cst.Global, cst.Nonlocal, cst.Assign, cst.Call, cst.Return, cst.Yield))])
 
 
 def _serves_a_loop(names: set[str], ctx: Context) -> bool:
@@ -310,13 +302,9 @@ def _serves_a_loop(names: set[str], ctx: Context) -> bool:
 def _function_loops(ctx: Context) -> list[cst.CSTNode]:
     function = ctx.function
     assert function is not None
-    key = ("pfl205_function_loops", id(function.node))
-    loops = ctx.memo.get(key)
-    if loops is None:
-        loops = [sub for sub in iter_subtree(function.node.body)  # type: ignore[attr-defined]
-                 if isinstance(sub, (cst.For, cst.While))]
-        ctx.memo[key] = loops
-    return loops
+    return ctx.memoised(("pfl205_function_loops", id(function.node)), lambda: [
+        sub for sub in iter_subtree(function.node.body)  # type: ignore[attr-defined]
+        if isinstance(sub, (cst.For, cst.While))])
 
 
 def _runs_once(function: Frame, ctx: Context) -> bool:
@@ -366,12 +354,8 @@ def _target_from_caller(call: cst.Call, ctx: Context) -> bool:
 
 def _once_per_process_file(ctx: Context) -> bool:
     """A script (``if __name__ == "__main__":``) or a test module: its functions run once."""
-    key = ("pfl205_once_file", 0)
-    cached = ctx.memo.get(key)
-    if cached is None:
-        cached = ev.in_test_file(ctx) or any(_is_main_guard(statement) for statement in ctx.module.body)
-        ctx.memo[key] = cached
-    return cached
+    return ctx.memoised(("pfl205_once_file", 0), lambda: ev.in_test_file(ctx) or any(
+        _is_main_guard(statement) for statement in ctx.module.body))
 
 
 def _is_main_guard(statement: cst.CSTNode) -> bool:

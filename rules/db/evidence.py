@@ -166,12 +166,8 @@ def _class_of_models_module(qualified: str) -> bool:
 
 
 def _module_classes(ctx: Context) -> dict[str, cst.ClassDef]:
-    key = ("db_module_classes", 0)
-    classes: dict[str, cst.ClassDef] | None = ctx.memo.get(key)
-    if classes is None:
-        classes = {s.name.value: s for s in ctx.module.body if isinstance(s, cst.ClassDef)}
-        ctx.memo[key] = classes
-    return classes
+    return ctx.memoised(("db_module_classes", 0), lambda: {
+        s.name.value: s for s in ctx.module.body if isinstance(s, cst.ClassDef)})
 
 
 def is_queryset(node: cst.BaseExpression, ctx: Context, *, instances: bool = False,

@@ -239,12 +239,7 @@ def _used_anyway(rows: _Rows, ctx: Context) -> bool:
     function = ctx.function
     local = function is not None and rows.name in function.assignments
     scope: cst.CSTNode = function.node if local and function is not None else ctx.module
-    key = ("pfl207_used", id(scope), rows.name)
-    cached = ctx.memo.get(key)
-    if cached is None:
-        cached = _has_other_reads(scope, rows.name, ctx)
-        ctx.memo[key] = cached
-    return cached
+    return ctx.memoised(("pfl207_used", id(scope), rows.name), lambda: _has_other_reads(scope, rows.name, ctx))
 
 
 def _has_other_reads(scope: cst.CSTNode, name: str, ctx: Context) -> bool:
