@@ -31,16 +31,18 @@ def test_validation_is_what_we_skip() -> None:
         _invalid_node()
 
 
+@pytest.mark.parametrize("unfreeze", [False, True], ids=["alone", "unfrozen session"])
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_same_tree_as_libcst(path: Path) -> None:
+def test_same_tree_as_libcst(path: Path, unfreeze: bool) -> None:
     data = path.read_bytes()
     try:
         expected = cst.parse_module(data)
     except cst.ParserSyntaxError:
-        with pytest.raises(cst.ParserSyntaxError):
+        with pytest.raises(cst.ParserSyntaxError), cstparse.parsing_session(unfreeze):
             cstparse.parse_module(data)
         return
-    tree = cstparse.parse_module(data)
+    with cstparse.parsing_session(unfreeze):
+        tree = cstparse.parse_module(data)
     assert tree.deep_equals(expected)
     assert tree.code == expected.code
 
@@ -69,14 +71,37 @@ def test_leaves_a_foreign_hook_alone(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _own_inits() -> dict[type, object]:
-    return {cls: own for cls, own, _fast in cstparse._fast_inits()}
+    return {cls: own for cls, own, _fast in cstparse._fast_inits(True)}
 
 
-def test_fast_constructors_cover_the_parser_nodes() -> None:
-    covered = {cls for cls, _own, _fast in cstparse._fast_inits()}
+@pytest.mark.parametrize("unfrozen", [False, True])
+def test_fast_constructors_cover_the_parser_nodes(unfrozen: bool) -> None:
+    covered = {cls for cls, _own, _fast in cstparse._fast_inits(unfrozen)}
     for node_type in (cst.Module, cst.Name, cst.Call, cst.FunctionDef, cst.SimpleWhitespace,
                       cst.ParenthesizedWhitespace, cst.For, cst.Attribute, cst.Arg):
         assert node_type in covered, node_type
+
+
+def test_unfrozen_only_inside_a_session_that_asks() -> None:
+    assert cstparse._CAN_UNFREEZE, "LibCST changed its frozen node classes: re-check cstparse"
+    name = cst.Name("x")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        name.value = "y"  # type: ignore[misc]
+    with cstparse.parsing_session(unfreeze=False):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            cst.Name("x").value = "y"  # type: ignore[misc]
+    with cstparse.parsing_session():
+        inside = cst.Name("x")
+        inside.value = "y"  # type: ignore[misc]
+        assert inside.value == "y"
+        with cstparse.parsing_session(unfreeze=False):  # nested: the outer one decides
+            cst.Name("x").value = "z"  # type: ignore[misc]
+    for node in (name, inside, cst.Name("x")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            node.value = "w"  # type: ignore[misc]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            del node.value  # type: ignore[misc]
+    assert all(cls.__dict__.get(attr) is method for cls, attr, method in cstparse._frozen_methods())
 
 
 def test_constructors_restored_after_parse_error_and_nested_sessions() -> None:
@@ -133,8 +158,39 @@ def test_no_fast_constructor_for_shapes_it_would_not_replace_exactly() -> None:
 
     assert cstparse._fast_init(WithInitVar) is None
     assert cstparse._fast_init(KeywordOnly) is None
-    fast = cstparse._fast_init(Plain)
-    assert fast is not None
-    node = object.__new__(Plain)
-    fast(node, "x")
-    assert (node.value, node.other) == ("x", ())
+    for unfrozen in (False, True):
+        # Plain is frozen and no session unfreezes it: slot stores either way
+        fast = cstparse._fast_init(Plain, unfrozen)
+        assert fast is not None
+        node = object.__new__(Plain)
+        fast(node, "x")
+        assert (node.value, node.other) == ("x", ())
+    with cstparse.parsing_session():
+        assert Plain("y").value == "y"  # defined after the tables: keeps its own, frozen
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            Plain("y").value = "z"  # type: ignore[misc]
+
+
+def test_analysis_leaves_the_unfrozen_trees_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Inside a run's session nodes could be assigned to: no rule may do it.
+    from perflint import pyfile
+    from perflint.analyze import analyze_bytes
+    from perflint.config import Config
+    from perflint.rulepack import RulePack
+
+    parsed: list[tuple[bytes | str, cst.Module]] = []
+
+    def keeping(data: bytes | str) -> cst.Module:
+        parsed.append((data, cstparse.parse_module(data)))
+        return parsed[-1][1]
+
+    monkeypatch.setattr(pyfile, "parse_module", keeping)
+    config = Config()
+    pack = RulePack.for_codes(frozenset(config.enabled_codes()))
+    paths = sorted((ROOT / "fixtures").rglob("*.py"))
+    with cstparse.parsing_session():
+        findings = sum(len(analyze_bytes(str(path), path.read_bytes(), config, pack).findings)
+                       for path in paths)
+    assert findings > 100 and len(parsed) > len(paths) / 2
+    for data, tree in parsed:
+        assert tree.deep_equals(cst.parse_module(data)), tree.code[:200]
