@@ -147,12 +147,7 @@ def http_request(call: cst.Call, ctx: Context) -> HttpRequest | None:
     ``session.get(url)`` on a ``requests.Session()``, ``client.post(...)`` on an
     ``httpx.AsyncClient``), else None. Memoised per node: PFL301, PFL302, PFL304 and the
     query classifier all ask."""
-    key = ("http", id(call))
-    if key in ctx.memo:
-        return ctx.memo[key]
-    result = _http_request(call, ctx)
-    ctx.memo[key] = result
-    return result
+    return ctx.memoised(("http", id(call)), lambda: _http_request(call, ctx))
 
 
 def _http_request(call: cst.Call, ctx: Context) -> HttpRequest | None:

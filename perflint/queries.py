@@ -133,10 +133,10 @@ def _starts_with_wildcard(value: cst.BaseExpression, ctx: Context) -> bool:
 
 def sql_of_call(call: cst.Call, ctx: Context) -> tuple[str, cst.BaseExpression] | None:
     """(text, literal node) when ``call`` is a SQL sink whose argument is SQL-looking text."""
-    key = ("sql", id(call))
-    if key in ctx.memo:
-        return ctx.memo[key]
-    result = None
+    return ctx.memoised(("sql", id(call)), lambda: _sql_of_call(call, ctx))
+
+
+def _sql_of_call(call: cst.Call, ctx: Context) -> tuple[str, cst.BaseExpression] | None:
     method = call_method_name(call)
     trusted = ctx.knowledge.sql_sink_methods.get(method or "")
     is_function_sink = isinstance(call.func, cst.Name | cst.Attribute) and \
@@ -147,19 +147,13 @@ def sql_of_call(call: cst.Call, ctx: Context) -> tuple[str, cst.BaseExpression] 
         if literal is not None:
             text = string_value(literal)
             if text is not None and looks_like_sql(text):
-                result = (text, literal)
-    ctx.memo[key] = result
-    return result
+                return text, literal
+    return None
 
 
 def classify_call(call: cst.Call, ctx: Context) -> QueryCall | None:
     """A QueryCall when ``call`` runs a query, else None. Memoised per node."""
-    key = ("query", id(call))
-    if key in ctx.memo:
-        return ctx.memo[key]
-    result = _classify(call, ctx)
-    ctx.memo[key] = result
-    return result
+    return ctx.memoised(("query", id(call)), lambda: _classify(call, ctx))
 
 
 def _classify(call: cst.Call, ctx: Context) -> QueryCall | None:
@@ -212,17 +206,12 @@ def _builds_write(argument: cst.BaseExpression | None, ctx: Context) -> bool:
         function = ctx.function
         if function is None:
             return False
-        key = ("builds_write", id(function.node), argument.value)
-        cached = ctx.memo.get(key)
-        if cached is None:
-            cached = any(
-                _mentions_write(sub.value) for sub in iter_subtree(function.node)
-                if isinstance(sub, cst.Assign) and any(
-                    isinstance(t.target, cst.Name) and t.target.value == argument.value
-                    for t in sub.targets)
-            )
-            ctx.memo[key] = cached
-        return cached
+        name = argument.value
+        return ctx.memoised(("builds_write", id(function.node), name), lambda: any(
+            _mentions_write(sub.value) for sub in iter_subtree(function.node)
+            if isinstance(sub, cst.Assign) and any(
+                isinstance(t.target, cst.Name) and t.target.value == name for t in sub.targets)
+        ))
     return False
 
 

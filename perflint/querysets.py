@@ -16,6 +16,7 @@ that binds ``name`` to the objects of a query) and ``attribute_access(...)`` (wh
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 
 import libcst as cst
 
@@ -70,14 +71,12 @@ class QuerySource:
 
 def query_source(expr: cst.BaseExpression, ctx: Context) -> QuerySource | None:
     """The query ``expr`` evaluates to, or None. Memoised per node."""
-    key = ("query_source", id(expr))
-    if key in ctx.memo:
-        return ctx.memo[key]
+    return ctx.memoised(("query_source", id(expr)), lambda: _orm_source(expr, ctx))
+
+
+def _orm_source(expr: cst.BaseExpression, ctx: Context) -> QuerySource | None:
     result = _source(expr, ctx, frozenset(), 0)
-    if result is not None and not result.orm:
-        result = None
-    ctx.memo[key] = result
-    return result
+    return result if result is not None and result.orm else None
 
 
 def _source(expr: cst.BaseExpression, ctx: Context, seen: frozenset[str], depth: int) -> QuerySource | None:
@@ -293,13 +292,8 @@ def _model_root(model: cst.BaseExpression, orm: str, stage: str, node: cst.CSTNo
 
 
 def _module_classes(ctx: Context) -> frozenset[str]:
-    key = ("module_classes", 0)
-    names = ctx.memo.get(key)
-    if names is None:
-        names = frozenset(statement.name.value for statement in ctx.module.body
-                          if isinstance(statement, cst.ClassDef))
-        ctx.memo[key] = names
-    return names
+    return ctx.memoised(("module_classes", 0), lambda: frozenset(
+        statement.name.value for statement in ctx.module.body if isinstance(statement, cst.ClassDef)))
 
 
 # -- eager loading -------------------------------------------------------------------------
@@ -425,11 +419,7 @@ def loop_item(ctx: Context, name: str) -> tuple[LoopFrame, QuerySource] | None:
     for loop in reversed(ctx.loops):
         if name not in loop.targets:
             continue
-        key = ("loop_item", id(loop.node))
-        binding = ctx.memo.get(key, False)
-        if binding is False:
-            binding = _loop_binding(loop, ctx)
-            ctx.memo[key] = binding
+        binding = ctx.memoised(("loop_item", id(loop.node)), partial(_loop_binding, loop, ctx))
         if binding is None or binding[0] != name:
             return None
         return loop, binding[1]
@@ -457,12 +447,8 @@ def _loop_binding(loop: LoopFrame, ctx: Context) -> tuple[str, QuerySource] | No
 
 
 def _assigned(loop: LoopFrame, ctx: Context) -> set[str]:
-    key = ("assigned", id(loop.body))
-    names = ctx.memo.get(key)
-    if names is None:
-        names = assigned_names(loop.body) if loop.body is not None else set()
-        ctx.memo[key] = names
-    return names
+    body = loop.body
+    return ctx.memoised(("assigned", id(body)), lambda: assigned_names(body) if body is not None else set())
 
 
 def _with_later_prefetch(source: QuerySource, iterable: cst.BaseExpression, ctx: Context) -> QuerySource:

@@ -33,13 +33,10 @@ def times_itself(loop: LoopFrame, ctx: Context) -> bool:
     what it measures."""
     if loop.body is None:
         return False
-    key = ("times_itself", id(loop.body))
-    cached = ctx.memo.get(key)
-    if cached is None:
-        cached = any(isinstance(node, cst.Call) and ctx.qualified_name(node.func) in kb.CLOCK_CALLS
-                     for node in iter_subtree(loop.body))
-        ctx.memo[key] = cached
-    return cached
+    body = loop.body
+    return ctx.memoised(("times_itself", id(body)), lambda: any(
+        isinstance(node, cst.Call) and ctx.qualified_name(node.func) in kb.CLOCK_CALLS
+        for node in iter_subtree(body)))
 
 
 def depends_on_previous_iteration(expr: cst.CSTNode, loop: LoopFrame, ctx: Context) -> bool:
@@ -47,16 +44,9 @@ def depends_on_previous_iteration(expr: cst.CSTNode, loop: LoopFrame, ctx: Conte
     in place (``applied.add(step)``): each pass sees what the previous ones left."""
     if loop.body is None or isinstance(loop.node, cst.CompFor):
         return False
-    key = ("rebound", id(loop.body))
-    rebound = ctx.memo.get(key)
-    if rebound is None:
-        rebound = assigned_names(loop.body) - set(loop.targets)
-        ctx.memo[key] = rebound
-    mutated_key = ("mutated", id(loop.body))
-    mutated = ctx.memo.get(mutated_key)
-    if mutated is None:
-        mutated = mutated_names(loop.body) - set(loop.targets)
-        ctx.memo[mutated_key] = mutated
+    body = loop.body
+    rebound = ctx.memoised(("rebound", id(body)), lambda: assigned_names(body) - set(loop.targets))
+    mutated = ctx.memoised(("mutated", id(body)), lambda: mutated_names(body) - set(loop.targets))
     return bool(names_read(expr) & (rebound | mutated))
 
 

@@ -538,17 +538,17 @@ def loop_assignments(loop: LoopFrame, ctx: Context) -> dict[str, list[cst.BaseEx
     body = loop.body
     if body is None or isinstance(loop.node, cst.CompFor):
         return {}
-    key = ("algo-loop-assign", id(body))
-    found = ctx.memo.get(key)
-    if found is None:
-        found = {}
-        for sub in statement_nodes(body):
-            if isinstance(sub, cst.Assign) and len(sub.targets) == 1 \
-                    and isinstance(sub.targets[0].target, cst.Name):
-                found.setdefault(sub.targets[0].target.value, []).append(sub.value)
-            elif isinstance(sub, cst.AnnAssign) and isinstance(sub.target, cst.Name) and sub.value is not None:
-                found.setdefault(sub.target.value, []).append(sub.value)
-        ctx.memo[key] = found
+    return ctx.memoised(("algo-loop-assign", id(body)), lambda: _name_assignments(body))
+
+
+def _name_assignments(body: cst.CSTNode) -> dict[str, list[cst.BaseExpression]]:
+    found: dict[str, list[cst.BaseExpression]] = {}
+    for sub in statement_nodes(body):
+        if isinstance(sub, cst.Assign) and len(sub.targets) == 1 \
+                and isinstance(sub.targets[0].target, cst.Name):
+            found.setdefault(sub.targets[0].target.value, []).append(sub.value)
+        elif isinstance(sub, cst.AnnAssign) and isinstance(sub.target, cst.Name) and sub.value is not None:
+            found.setdefault(sub.target.value, []).append(sub.value)
     return found
 
 
@@ -556,16 +556,14 @@ def reset_in_loop(loop: LoopFrame, ctx: Context) -> set[str]:
     """Names the loop starts afresh on a pass: its targets, and names its body binds to
     a value that is not built from the name itself (``seen = []`` is a reset, ``s = s +
     t`` and ``s += t`` are not). ``del x`` counts too."""
-    key = ("algo-loop-reset", id(loop.node))
-    found = ctx.memo.get(key)
-    if found is None:
+    def resets() -> set[str]:
         found = set(loop.targets)
-        body = loop.body
-        if body is not None and not isinstance(loop.node, cst.CompFor):
-            for sub in statement_nodes(body):
+        if loop.body is not None and not isinstance(loop.node, cst.CompFor):
+            for sub in statement_nodes(loop.body):
                 found |= _resets(sub)
-        ctx.memo[key] = found
-    return found
+        return found
+
+    return ctx.memoised(("algo-loop-reset", id(loop.node)), resets)
 
 
 def _resets(sub: cst.CSTNode) -> set[str]:
@@ -595,17 +593,15 @@ def grown_in_loop(loop: LoopFrame, ctx: Context) -> set[str]:
     """Names whose object the loop's body adds to or rewrites items of: ``x.append(...)``,
     ``x += more``, ``x = x + more``, ``x[k] = v`` (not ``x.pop()``: taking items away
     keeps a sorted list sorted and a list no longer)."""
-    key = ("algo-loop-grown", id(loop.node))
-    found = ctx.memo.get(key)
-    if found is None:
-        found = set()
-        if loop.body is not None and not isinstance(loop.node, cst.CompFor):
-            facts = ScopeFacts()
-            for sub in statement_nodes(loop.body):
-                _note_binding(sub, facts)
-            found = facts.grown | _item_assigned(loop.body)
-        ctx.memo[key] = found
-    return found
+    def grown() -> set[str]:
+        if loop.body is None or isinstance(loop.node, cst.CompFor):
+            return set()
+        facts = ScopeFacts()
+        for sub in statement_nodes(loop.body):
+            _note_binding(sub, facts)
+        return facts.grown | _item_assigned(loop.body)
+
+    return ctx.memoised(("algo-loop-grown", id(loop.node)), grown)
 
 
 def _item_assigned(node: cst.CSTNode) -> set[str]:

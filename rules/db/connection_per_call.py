@@ -331,17 +331,10 @@ def _per_request(function: Frame, ctx: Context) -> bool:
 
 
 def _dependencies(ctx: Context) -> frozenset[str]:
-    key = ("pfl205_dependencies", 0)
-    found = ctx.memo.get(key)
-    if found is None:
-        names = set()
-        for sub in iter_every_node(ctx.module):
-            if isinstance(sub, cst.Call) and sub.args and isinstance(sub.args[0].value, cst.Name) \
-                    and ctx.qualified_name(sub.func) in kb.PER_REQUEST_DEPENDENCIES:
-                names.add(sub.args[0].value.value)
-        found = frozenset(names)
-        ctx.memo[key] = found
-    return found
+    return ctx.memoised(("pfl205_dependencies", 0), lambda: frozenset(
+        sub.args[0].value.value for sub in iter_every_node(ctx.module)
+        if isinstance(sub, cst.Call) and sub.args and isinstance(sub.args[0].value, cst.Name)
+        and ctx.qualified_name(sub.func) in kb.PER_REQUEST_DEPENDENCIES))
 
 
 def _target_from_caller(call: cst.Call, ctx: Context) -> bool:

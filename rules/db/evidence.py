@@ -284,25 +284,26 @@ def _holds_instances(node: cst.BaseExpression, ctx: Context, depth: int) -> bool
 def assigned_in(body: cst.CSTNode, name: str, ctx: Context) -> list[cst.BaseExpression]:
     """Values bound to ``name`` inside ``body`` (a loop body): ``name = v`` and the first
     element of ``name, created = Model.objects.get_or_create(...)``."""
-    key = ("db_assigned_in", id(body))
-    table: dict[str, list[cst.BaseExpression]] | None = ctx.memo.get(key)
-    if table is None:
-        table = {}
-        for sub in iter_subtree(body):
-            if not isinstance(sub, cst.Assign):
-                continue
-            for target in sub.targets:
-                bound = target.target
-                if isinstance(bound, cst.Name):
-                    table.setdefault(bound.value, []).append(sub.value)
-                elif isinstance(bound, cst.Tuple) and bound.elements \
-                        and isinstance(bound.elements[0].value, cst.Name):
-                    value = unwrap_await(sub.value)
-                    if isinstance(value, cst.Call) and call_method_name(value) in kb.DJANGO_PAIR_GETTERS:
-                        pair = cst.Subscript(value, [cst.SubscriptElement(cst.Index(cst.Integer("0")))])
-                        table.setdefault(bound.elements[0].value.value, []).append(pair)
-        ctx.memo[key] = table
+    table = ctx.memoised(("db_assigned_in", id(body)), lambda: _assignments(body))
     return table.get(name, [])
+
+
+def _assignments(body: cst.CSTNode) -> dict[str, list[cst.BaseExpression]]:
+    table: dict[str, list[cst.BaseExpression]] = {}
+    for sub in iter_subtree(body):
+        if not isinstance(sub, cst.Assign):
+            continue
+        for target in sub.targets:
+            bound = target.target
+            if isinstance(bound, cst.Name):
+                table.setdefault(bound.value, []).append(sub.value)
+            elif isinstance(bound, cst.Tuple) and bound.elements \
+                    and isinstance(bound.elements[0].value, cst.Name):
+                value = unwrap_await(sub.value)
+                if isinstance(value, cst.Call) and call_method_name(value) in kb.DJANGO_PAIR_GETTERS:
+                    pair = cst.Subscript(value, [cst.SubscriptElement(cst.Index(cst.Integer("0")))])
+                    table.setdefault(bound.elements[0].value.value, []).append(pair)
+    return table
 
 
 def model_label(node: cst.BaseExpression | None, ctx: Context) -> str:
@@ -323,13 +324,11 @@ def iterates_batches(loop: LoopFrame, ctx: Context) -> bool:
     node = loop.node
     if not isinstance(node, (cst.For, cst.CompFor)):
         return False
-    key = ("db_batch_loop", id(node))
-    cached = ctx.memo.get(key)
-    if cached is None:
+    def batches() -> bool:
         text = f"{ctx.module.code_for_node(node.target)} {ctx.module.code_for_node(node.iter)}".lower()
-        cached = any(word in text for word in kb.BATCH_LOOP_WORDS) or steps_through_offsets(loop)
-        ctx.memo[key] = cached
-    return cached
+        return any(word in text for word in kb.BATCH_LOOP_WORDS) or steps_through_offsets(loop)
+
+    return ctx.memoised(("db_batch_loop", id(node)), batches)
 
 
 # SQLAlchemy calls whose first argument is what the statement reads from.
@@ -488,29 +487,32 @@ def _redis_attribute(attr: str, ctx: Context, depth: int) -> bool:
     return False
 
 
-def _attribute_bindings(
-    cls: cst.CSTNode, attr: str, ctx: Context,
-) -> list[tuple[cst.BaseExpression | None, cst.Annotation | None, cst.FunctionDef | None]]:
+# (value, annotation, method) of one binding of a class attribute
+Binding = tuple[cst.BaseExpression | None, cst.Annotation | None, cst.FunctionDef | None]
+
+
+def _attribute_bindings(cls: cst.CSTNode, attr: str, ctx: Context) -> list[Binding]:
     """(value, annotation, method) of each ``self.<attr> = ...`` in the class's methods and
     each ``<attr>: T`` / ``<attr> = ...`` in its body."""
-    key = ("db_class_attributes", id(cls))
-    table = ctx.memo.get(key)
-    if table is None:
-        table = {}
-        assert isinstance(cls, cst.ClassDef)
-        body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
-        for statement in body:
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    _record_binding(small, table, None, class_level=True)
-            elif isinstance(statement, cst.FunctionDef):
-                for sub in iter_subtree(statement.body):
-                    _record_binding(sub, table, statement, class_level=False)
-        ctx.memo[key] = table
+    table = ctx.memoised(("db_class_attributes", id(cls)), lambda: _class_bindings(cls))
     return table.get(attr, [])
 
 
-def _record_binding(node: cst.CSTNode, table: dict, method: cst.FunctionDef | None, *,
+def _class_bindings(cls: cst.CSTNode) -> dict[str, list[Binding]]:
+    table: dict[str, list[Binding]] = {}
+    assert isinstance(cls, cst.ClassDef)
+    body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                _record_binding(small, table, None, class_level=True)
+        elif isinstance(statement, cst.FunctionDef):
+            for sub in iter_subtree(statement.body):
+                _record_binding(sub, table, statement, class_level=False)
+    return table
+
+
+def _record_binding(node: cst.CSTNode, table: dict[str, list[Binding]], method: cst.FunctionDef | None, *,
                     class_level: bool) -> None:
     targets: list[cst.BaseExpression] = []
     annotation: cst.Annotation | None = None

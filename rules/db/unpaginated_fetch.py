@@ -336,17 +336,15 @@ def _paginates(ctx: Context) -> bool:
     function = ctx.function
     if function is None:
         return False
-    key = ("paginates", id(function.node))
-    cached = ctx.memo.get(key)
-    if cached is None:
-        cached = any(
-            isinstance(sub, cst.Call) and (dotted_name(sub.func) or "").rpartition(".")[2] in kb.PAGINATION_CALLS
-            for sub in iter_subtree(function.node))
-        if not cached and len(ctx.frames) >= 2:
-            owner = ctx.frames[-2]
-            cached = owner.kind == "class" and owner.node is not None and _class_paginates(owner.node)
-        ctx.memo[key] = cached
-    return cached
+    def paginates() -> bool:
+        if any(isinstance(sub, cst.Call) and (dotted_name(sub.func) or "").rpartition(".")[2]
+               in kb.PAGINATION_CALLS for sub in iter_subtree(function.node)):
+            return True
+        owner = ctx.frames[-2] if len(ctx.frames) >= 2 else None
+        return owner is not None and owner.kind == "class" and owner.node is not None \
+            and _class_paginates(owner.node)
+
+    return ctx.memoised(("paginates", id(function.node)), paginates)
 
 
 def _class_paginates(node: cst.CSTNode) -> bool:
