@@ -535,6 +535,15 @@ def entry_kind(decorators: tuple[str, ...]) -> str | None:
 ORDERED_RECEIVER_WORDS: tuple[str, ...] = (
     "queue", "stream", "writer", "reader", "websocket", "socket", "channel", "lock", "pipe",
 )
+# Receivers (last name, lowercased, whole or after the last "_") that are one database
+# connection: it runs one operation at a time (asyncpg raises "another operation is in
+# progress", aiosqlite queues them on its thread), so awaiting its methods in turn is all
+# the code can do (``await conn.load_extension(e)``, ``await self._protocol.close_statement(s)``).
+# Not pools, engines or sessions of unknown kind: those can hand out several connections.
+SINGLE_CONNECTION_RECEIVERS: frozenset[str] = frozenset(
+    {"conn", "connection", "con", "cnx", "dbconn", "cursor", "cur", "protocol", "tx", "txn",
+     "transaction"}
+)
 
 # Words in a loop's target or iterable that say each pass handles a batch, not a row
 # (``for chunk in chunked(ids, 500)``): a query per batch is already the batched form.

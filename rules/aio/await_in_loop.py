@@ -46,6 +46,8 @@ class AwaitInLoop(PythonRule):
     accumulators), on retries and first-hit lookups that return or break, in
     `async for` and `while` loops (streams, receive loops), when the loop paces
     itself (`asyncio.sleep`, a limiter), for ordered stream/queue/lock/file operations,
+    for the methods of one database connection or cursor (it runs one operation at a
+    time),
     when the awaited callable is the loop item or hangs off it (hooks, signals,
     middleware, `site.start()`: dispatch in order), when the call reads state the loop
     changes in place, when the awaited call reads nothing that changes between passes
@@ -100,6 +102,10 @@ class AwaitInLoop(PythonRule):
         Valid("async def f(self, queries):\n    for q in queries:\n        await self.execute(q)\n"),
         Valid("async def f(self, sqls):\n    for sql in sqls:\n        await self.editor._run_sql(sql)\n"),
         Valid("async def f(self, rows):\n    for sql, values in rows:\n        await self._db.execute_query(sql, values)\n"),
+        # one connection runs one operation at a time (peewee's pwasyncio, asyncpg)
+        Valid("async def f(conn, extensions):\n    for extension in extensions:\n        await conn.load_extension(extension)\n"),
+        Valid("async def f(self, to_close):\n    for stmt in to_close:\n        await self._protocol.close_statement(stmt, 0)\n"),
+        Valid("async def f(self, names):\n    for name in names:\n        await self.db_conn.set_type_codec(name)\n"),
         # one file: seek / read / write in order
         Valid("async def f(file, ranges):\n    for start, end in ranges:\n        await file.seek(start)\n        await file.read(end - start)\n"),
         # the next call sees state the previous iterations changed in place
@@ -116,6 +122,9 @@ class AwaitInLoop(PythonRule):
         Invalid("async def f(svc, users):\n    for u in users:\n        profile = await svc.profile(u.id)\n        await svc.score(u.id)\n", (3,)),
         Invalid("async def f(session, keys):\n    out = {}\n    for k in keys:\n        out[k] = await session.get_value(k)\n    return out\n", (4,)),
         Invalid("async def f(self, hosts):\n    for host in hosts:\n        addr = await self.resolver.lookup(host)\n        print(addr)\n", (3,)),
+        # a pool hands out a connection per call: concurrency is there to take
+        Invalid("async def f(pool, names):\n    for name in names:\n        await pool.reload_schema_state(name)\n", (3,)),
+        Invalid("async def f(self, hosts):\n    for host in hosts:\n        await self.connector.probe(host)\n", (3,)),
     )
 
     def __init__(self) -> None:
@@ -166,6 +175,9 @@ def _is_exempt_call(call: cst.Call, ctx: Context) -> bool:
     if _looks_like_database_call(method):
         return True  # ``self.execute(q)``, ``client.execute_query(sql)``, ``_run_sql(sql)``
     owner = (receiver_last_name(call) or "").lower()
+    if owner.lstrip("_") in kb.SINGLE_CONNECTION_RECEIVERS \
+            or owner.rpartition("_")[2] in kb.SINGLE_CONNECTION_RECEIVERS:
+        return True  # one connection: its operations run one at a time whatever the code does
     return any(word in owner for word in kb.ORDERED_RECEIVER_WORDS)
 
 
