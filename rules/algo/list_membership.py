@@ -52,7 +52,8 @@ class ListMembershipInLoop(PythonRule):
     the membership tests (or `dict.fromkeys(items)` to de-duplicate in order).
 
     Confidence: `medium` when the list comes from `.split()` (a line's fields may be few),
-    `high` otherwise.
+    `high` otherwise. Several tests of one list in one loop are reported once, at the
+    first: one set serves them all.
 
     Not reported: sets, dicts, frozensets, dict views, strings (`in` is a substring
     test), `range`, small literal sequences, lists rebuilt on every pass (`parts =
@@ -138,7 +139,12 @@ class ListMembershipInLoop(PythonRule):
         Invalid("import sys\nseen = []\nfor line in sys.stdin:\n    if line not in seen:\n        seen.append(line)\n", (4,)),
         # first-hit exit: a miss still scans every pass
         Invalid("def has_duplicates(items):\n    seen = []\n    for item in items:\n        if item in seen:\n            return True\n        seen.append(item)\n    return False\n", (4,)),
+        # one report per list and loop: one fix (a set) serves every test of it (DRF's serializers)
+        Invalid("def f(fields, names):\n    wanted = [n for n in names]\n    for name, field in fields:\n        if field.a and name in wanted:\n            yield 1\n        if field.b and name in wanted:\n            yield 2\n", (4,)),
     )
+
+    def __init__(self) -> None:
+        self.reported: set[tuple[int, str]] = set()  # (loop node id, list name)
 
     def visit_Comparison(self, node: cst.Comparison, ctx: Context) -> None:
         if not ctx.loops:
@@ -166,6 +172,9 @@ class ListMembershipInLoop(PythonRule):
         # The element must change across passes; a loop-invariant test is hoistable, not a scan per item.
         if not names_read(element) & loop_bound_names(ctx) or bounded_in_loop(loop, name, ctx):
             return
+        if (id(loop.node), name) in self.reported:
+            return
+        self.reported.add((id(loop.node), name))
         test = code_for(node, ctx)
         grown_here = name in grown_in_loop(loop, ctx)
         if grown_here:
