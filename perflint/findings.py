@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 SEVERITIES = ("error", "warning", "info")
@@ -48,8 +49,15 @@ class Finding:
         return (self.path, self.line, self.column, self.code)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Hand-written: dataclasses.asdict deep-copies every value generically, a tenth
+        # of a warm run's time for a hundred findings.
+        data = {name: getattr(self, name) for name in _FINDING_FIELDS}
         data["score"] = round(self.score, 3)
+        data["trace"] = [{"path": step.path, "line": step.line, "function": step.function}
+                         for step in self.trace]
+        data["reasons"] = list(self.reasons)
+        if self.schema_check is not None:
+            data["schema_check"] = copy.deepcopy(self.schema_check)
         return data
 
     @classmethod
@@ -57,6 +65,9 @@ class Finding:
         values = dict(data)
         values["trace"] = [TraceStep(**step) for step in values.get("trace", [])]
         return cls(**values)
+
+
+_FINDING_FIELDS = tuple(f.name for f in fields(Finding))
 
 
 @dataclass
