@@ -78,6 +78,12 @@ def _frozen_methods() -> tuple[tuple[type, str, object], ...]:
                  for name in _FROZEN_METHODS if name in cls.__dict__)
 
 
+@lru_cache(maxsize=1)
+def _thawed_classes() -> frozenset[type]:
+    """The classes a session that unfreezes takes the frozen methods from."""
+    return frozenset(cls for cls, _name, _method in _frozen_methods())
+
+
 # Unfreezing is all or nothing: a node class whose ``__setattr__`` or ``__delattr__`` is
 # anything but the generated frozen one (a future LibCST) keeps every class frozen and the constructors
 # store through the slot descriptors instead.
@@ -118,7 +124,7 @@ def _fast_init(cls: type, unfrozen: bool = False) -> Callable[..., None] | None:
     if code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount] != tuple(f.name for f in fields):
         return None
     # plain assignments only where a session unfreezes every class on the way up
-    thawed = {klass for klass, _name, _method in _frozen_methods()}
+    thawed = _thawed_classes()
     assign = unfrozen and _CAN_UNFREEZE and all(
         klass in thawed for klass in cls.__mro__
         if klass is not object and any(name in klass.__dict__ for name in _FROZEN_METHODS))
