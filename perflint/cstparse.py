@@ -85,9 +85,10 @@ def _thawed_classes() -> frozenset[type]:
 
 
 # Unfreezing is all or nothing: a node class whose ``__setattr__`` or ``__delattr__`` is
-# anything but the generated frozen one (a future LibCST) keeps every class frozen and the constructors
-# store through the slot descriptors instead.
-_CAN_UNFREEZE = _CAN_SKIP and all(_is_frozen_method(method, name) for _cls, name, method in _frozen_methods())
+# anything but the generated frozen one (a future LibCST) keeps every class frozen, and
+# the constructors store through the slot descriptors instead.
+_CAN_UNFREEZE = _CAN_SKIP and all(_is_frozen_method(method, name)
+                                  for _cls, name, method in _frozen_methods())
 
 
 def _no_validation(self: CSTNode) -> None:
