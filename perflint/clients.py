@@ -178,12 +178,13 @@ def blocking_call(call: cst.Call, ctx: Context, *, follow_clients: bool = True) 
         kind = ctx.knowledge.blocking_calls.get(qualified)
         if kind is not None:
             return BlockingCall(kind, qualified)
-    if isinstance(func, cst.Name):
+    func_type = type(func)  # exact types: asked of every call of every sync function
+    if func_type is cst.Name:
         kind = kb.BLOCKING_BUILTINS.get(func.value)
         if kind is not None and _is_builtin(func.value, ctx):
             return BlockingCall(kind, func.value)
         return None
-    if not isinstance(func, cst.Attribute) or qualified is not None or not follow_clients:
+    if func_type is not cst.Attribute or qualified is not None or not follow_clients:
         return None  # ``os.path.join``: a module's function, in the table or not blocking
     client = client_of(func.value, ctx)
     if client is None or client.is_async is not False:

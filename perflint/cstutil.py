@@ -130,14 +130,15 @@ def chain_name(node: cst.BaseExpression | None) -> str | None:
     parts: list[str] = []
     suffix = ""
     while True:
-        if isinstance(node, cst.Attribute):
+        kind = type(node)  # exact types, as in dotted_name
+        if kind is cst.Attribute:
             parts.append(node.attr.value + suffix)
             suffix = ""
             node = node.value
-        elif isinstance(node, cst.Call):
+        elif kind is cst.Call:
             suffix += "()"
             node = node.func
-        elif isinstance(node, cst.Name):
+        elif kind is cst.Name:
             parts.append(node.value + suffix)
             return ".".join(reversed(parts))
         else:
@@ -147,30 +148,32 @@ def chain_name(node: cst.BaseExpression | None) -> str | None:
 def call_method_name(call: cst.Call) -> str | None:
     """The called attribute or function name: ``execute`` for ``cur.execute(...)``."""
     func = call.func
-    if isinstance(func, cst.Attribute):
+    kind = type(func)  # exact types, as in dotted_name: asked of every call by several rules
+    if kind is cst.Attribute:
         return func.attr.value
-    if isinstance(func, cst.Name):
+    if kind is cst.Name:
         return func.value
     return None
 
 
 def receiver(call: cst.Call) -> cst.BaseExpression | None:
     func = call.func
-    return func.value if isinstance(func, cst.Attribute) else None
+    return func.value if type(func) is cst.Attribute else None
 
 
 def receiver_last_name(call: cst.Call) -> str | None:
     """``cursor`` for ``self.db.cursor.execute(...)``; ``conn`` for ``conn().execute``."""
     node = receiver(call)
     while node is not None:
-        if isinstance(node, cst.Name):
+        kind = type(node)
+        if kind is cst.Name:
             return node.value
-        if isinstance(node, cst.Attribute):
+        if kind is cst.Attribute:
             return node.attr.value
-        if isinstance(node, cst.Call):
+        if kind is cst.Call:
             node = node.func
             continue
-        if isinstance(node, cst.Await):
+        if kind is cst.Await:
             node = node.expression
             continue
         return None

@@ -139,9 +139,9 @@ def sql_of_call(call: cst.Call, ctx: Context) -> tuple[str, cst.BaseExpression] 
 def _sql_of_call(call: cst.Call, ctx: Context) -> tuple[str, cst.BaseExpression] | None:
     method = call_method_name(call)
     trusted = ctx.knowledge.sql_sink_methods.get(method or "")
-    is_function_sink = isinstance(call.func, cst.Name | cst.Attribute) and \
-        dotted_name(call.func) in ctx.knowledge.sql_sink_functions
-    if trusted is not None and isinstance(call.func, cst.Attribute) or is_function_sink:
+    # (dotted_name is None for anything but a Name/Attribute chain; exact types as there)
+    is_function_sink = dotted_name(call.func) in ctx.knowledge.sql_sink_functions
+    if trusted is not None and type(call.func) is cst.Attribute or is_function_sink:
         argument = sql_argument(call)
         literal = _resolve_string(argument, ctx) if argument is not None else None
         if literal is not None:
