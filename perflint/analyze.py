@@ -116,7 +116,9 @@ def analyze_bytes(path: str, data: bytes, config: Config, pack: RulePack) -> Fil
         message, line, column = too_deep
         findings = [make_finding("PFL901", f"cannot parse Python: {message}", path, line, column)]
         return FileResult(path, findings if "PFL901" in pack.codes else [])
-    from perflint.pyfile import analyze_python  # imports LibCST only when Python is analysed
+    from perflint.pyfile import (
+        analyze_python,  # imports LibCST only when Python is analysed
+    )
 
     return analyze_python(path, data, config, pack, line_starts)
 

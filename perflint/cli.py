@@ -173,7 +173,7 @@ def main() -> None:
         raise
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as error:  # pragma: no cover - last resort: a clear message, exit 2
+    except Exception as error:  # noqa: BLE001  # pragma: no cover - last resort: a clear message, exit 2
         click.echo(f"perflint: internal error: {type(error).__name__}: {error}", err=True)
         sys.exit(EXIT_ERROR)
 

@@ -198,7 +198,7 @@ class Discoverer:
                 if not is_dir and not entry.name.endswith(SUFFIXES):
                     continue
                 full = entry.path
-                relative = full[len(prefix):] if full.startswith(prefix) else full
+                relative = full.removeprefix(prefix)
                 if os.sep != "/":
                     relative = relative.replace(os.sep, "/")
                 if self._excluded_text(entry.name, relative):

@@ -18,7 +18,7 @@ from perflint import __version__
 
 @lru_cache(maxsize=1)
 def _setup() -> tuple[Any, Any]:
-    from perflint.config import ConfigError, Config, load_config
+    from perflint.config import Config, ConfigError, load_config
     from perflint.rulepack import RulePack
 
     try:
@@ -61,7 +61,7 @@ class PerflintChecker:
         try:
             with one_file_without_collection():
                 result = analyze_bytes(self.filename, source, config, pack)
-        except Exception as error:  # never take flake8 down with us
+        except Exception as error:  # noqa: BLE001 - never take flake8 down with us
             yield 1, 0, f"PFL901 perflint internal error: {type(error).__name__}: {error}", type(self)
             return
         # flake8 sees one file: schema-dependent findings are decided against that file's

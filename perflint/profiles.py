@@ -31,10 +31,11 @@ import math
 import pstats
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 FORMATS = ("pstats", "speedscope", "collapsed")
 EXPECTED = ("a cProfile/pstats dump (python -m cProfile -o FILE), speedscope JSON "
@@ -196,7 +197,7 @@ def _load_pstats(source: Path) -> FunctionHeat:
     """cProfile dump: ``{(file, first line, co_name): (cc, nc, tt, ct, callers)}``."""
     try:
         stats = pstats.Stats(str(source))
-    except Exception as error:  # marshal and pstats raise anything from EOFError to KeyError
+    except Exception as error:  # noqa: BLE001 - marshal and pstats raise anything from EOFError to KeyError
         raise ProfileError(f"{source}: binary file that is not a cProfile/pstats dump "
                            f"({type(error).__name__}: {error}); expected {EXPECTED}") from None
     raw: Any = stats.stats  # type: ignore[attr-defined]  # pstats documents the dict, typeshed does not

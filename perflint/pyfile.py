@@ -20,12 +20,20 @@ from perflint.literalpos import literal_parts, locate
 from perflint.ormmodels import MODEL_CANDIDATE, ModelCollector
 from perflint.positions import Span, node_spans
 from perflint.queries import (
-    QueryCall, classify_call, has_dynamic_table, manager_root, sql_argument, sql_of_call, wildcard_params,
+    QueryCall,
+    classify_call,
+    has_dynamic_table,
+    manager_root,
+    sql_argument,
+    sql_of_call,
+    wildcard_params,
 )
 from perflint.rulebase import SqlContext
-from perflint.rules.db.evidence import steps_through_offsets
-from perflint.rules.loops import multiplying_loop  # shared loop semantics (see FactCollector)
 from perflint.rulepack import RulePack
+from perflint.rules.db.evidence import steps_through_offsets
+from perflint.rules.loops import (
+    multiplying_loop,  # shared loop semantics (see FactCollector)
+)
 from perflint.sqlcheck import SqlProblem, check_sql
 from perflint.summary_builder import SummaryBuilder
 from perflint.suppression import suppressed
@@ -430,7 +438,7 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack,
         if PARSE_ERROR in pack.codes:
             result.findings.append(_parse_error(path, "cannot parse Python: nested too deeply"))
         return result
-    except Exception as error:  # libcst raises a few other types on odd input (encodings, nul bytes)
+    except Exception as error:  # noqa: BLE001 - libcst raises other types on odd input (encodings, nul bytes)
         if PARSE_ERROR in pack.codes:
             result.findings.append(_parse_error(path, f"cannot parse Python: {type(error).__name__}: {error}"))
         return result

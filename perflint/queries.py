@@ -10,8 +10,22 @@ import libcst as cst
 from perflint import knowledge as kb
 from perflint.clients import http_request
 from perflint.context import Context
-from perflint.cstutil import call_method_name, dotted_name, iter_every_node, iter_subtree, receiver, receiver_last_name
-from perflint.sqltext import HOLE_PREFIX, POSITIONAL, is_write, looks_like_sql, placeholder_name, string_value
+from perflint.cstutil import (
+    call_method_name,
+    dotted_name,
+    iter_every_node,
+    iter_subtree,
+    receiver,
+    receiver_last_name,
+)
+from perflint.sqltext import (
+    HOLE_PREFIX,
+    POSITIONAL,
+    is_write,
+    looks_like_sql,
+    placeholder_name,
+    string_value,
+)
 
 
 @dataclass(frozen=True)

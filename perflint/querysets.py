@@ -22,7 +22,13 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import assigned_names, dotted_name, iter_every_node, iter_subtree, receiver_last_name
+from perflint.cstutil import (
+    assigned_names,
+    dotted_name,
+    iter_every_node,
+    iter_subtree,
+    receiver_last_name,
+)
 from perflint.sqltext import string_value
 
 # Stages of a query expression: a statement not run yet (``select(Book)``), a Query or

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache
 
 from perflint.rulebase import Rule
 from perflint.rules import CATALOG
@@ -13,7 +13,7 @@ def all_codes() -> list[str]:
     return sorted(CATALOG)
 
 
-@lru_cache(maxsize=None)
+@cache
 def rule_class(code: str) -> type[Rule]:
     module_name, _, class_name = CATALOG[code].partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)

@@ -80,7 +80,7 @@ def _analyze_job(job: tuple[str, bytes]) -> dict[str, Any]:
         try:
             result = analyze_bytes(display, data, _WORKER_STATE["config"], _WORKER_STATE["pack"])
             return {"result": result.to_json()}
-        except Exception as error:  # a perflint bug must cost one file, not the run
+        except Exception as error:  # noqa: BLE001 - a perflint bug must cost one file, not the run
             return {"error": f"internal error while analysing: {type(error).__name__}: {error}"}
 
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-
 @dataclass
 class CallSite:
     callee: str  # dotted name as written, e.g. "repo.get_user" or "self.load"
@@ -130,8 +129,7 @@ class FileSummary:
 
 def module_name_for(path: str) -> str:
     """``shop/app.py`` -> ``shop.app``; ``pkg/__init__.py`` -> ``pkg``."""
-    name = path[:-3] if path.endswith(".py") else path
+    name = path.removesuffix(".py")
     name = name.replace("\\", "/").strip("/").replace("/", ".")
-    if name.endswith(".__init__"):
-        name = name[: -len(".__init__")]
+    name = name.removesuffix(".__init__")
     return name

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from perflint.cstutil import dotted_name
-from perflint.knowledge import CACHING_DECORATORS, DRIVER_DIALECTS, REEXPORTED_DRIVERS, VIEW_BASE_SUFFIXES, VIEW_HANDLER_METHODS, entry_kind
+from perflint.knowledge import (
+    CACHING_DECORATORS,
+    DRIVER_DIALECTS,
+    REEXPORTED_DRIVERS,
+    VIEW_BASE_SUFFIXES,
+    VIEW_HANDLER_METHODS,
+    entry_kind,
+)
 from perflint.summary import CallSite, FileSummary, FunctionSummary, module_name_for
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
+from functools import cache
 
 import libcst as cst
 
 from perflint.context import Context, Frame, LoopFrame
-from perflint.cstutil import child_fields, dotted_name, iter_children, target_names, walkable
+from perflint.cstutil import (
+    child_fields,
+    dotted_name,
+    iter_children,
+    target_names,
+    walkable,
+)
 
 Handler = Callable[[cst.CSTNode, Context], None]
 
@@ -47,13 +53,13 @@ class Dispatcher:
         self.leave = dict(self.leave)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hooks(cls: type) -> tuple[tuple[str, type, bool], ...]:
     """(method name, node type, is visit) for each ``visit_*``/``leave_*`` of a class;
     computed once per class rather than once per file."""
     hooks = []
     for attr in dir(cls):
-        if attr.startswith("visit_") or attr.startswith("leave_"):
+        if attr.startswith(("visit_", "leave_")):
             node_type = getattr(cst, attr[6:], None)
             if node_type is None:
                 raise TypeError(f"{cls.__name__}.{attr}: no libcst node {attr[6:]}")

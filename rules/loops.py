@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import libcst as cst
 
+from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
 from perflint.cstutil import (
     assigned_names,
@@ -13,7 +16,6 @@ from perflint.cstutil import (
     single_bindings,
     unwrap_iterable,
 )
-from perflint import knowledge as kb
 from perflint.knowledge import Knowledge
 
 _MAX_DESCRIPTION = 60
@@ -203,6 +205,5 @@ def loop_bound_names(ctx: Context) -> set[str]:
     for loop in ctx.loops:
         names |= loop.targets
         if loop.body is not None and not isinstance(loop.node, cst.CompFor):
-            body = loop.body
-            names |= ctx.memoised(("assigned", id(body)), lambda: assigned_names(body))
+            names |= ctx.memoised(("assigned", id(loop.body)), partial(assigned_names, loop.body))
     return names

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import libcst as cst
-
-from perflint import knowledge as kb
-from perflint.context import Context, LoopFrame
-from perflint.clients import http_request
-from perflint.cstutil import call_method_name, dotted_name, names_read, receiver_last_name
-from perflint.queries import classify_call
-from perflint.rulebase import Invalid, PythonRule, Valid
 from perflint.rules.aio.loop_order import depends_on_previous_iteration, paces_itself
 from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
+
+from perflint import knowledge as kb
+from perflint.clients import http_request
+from perflint.context import Context, LoopFrame
+from perflint.cstutil import (
+    call_method_name,
+    dotted_name,
+    names_read,
+    receiver_last_name,
+)
+from perflint.queries import classify_call
+from perflint.rulebase import Invalid, PythonRule, Valid
 
 
 class AwaitInLoop(PythonRule):

@@ -7,7 +7,13 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import assigned_names, dotted_name, iter_subtree, mutated_names, names_read
+from perflint.cstutil import (
+    assigned_names,
+    dotted_name,
+    iter_subtree,
+    mutated_names,
+    names_read,
+)
 
 
 def paces_itself(loop: LoopFrame) -> bool:

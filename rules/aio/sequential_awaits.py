@@ -172,9 +172,8 @@ def _await_statement(statement: cst.BaseStatement, *, allow_return: bool) -> _Aw
     elif isinstance(small, cst.AnnAssign) and small.value is not None:
         value = small.value
         bound |= target_names(small.target)
-    elif isinstance(small, cst.Expr):
-        value = small.value
-    elif isinstance(small, cst.Return) and allow_return and small.value is not None:
+    elif isinstance(small, cst.Expr) or (
+            isinstance(small, cst.Return) and allow_return and small.value is not None):
         value = small.value
     else:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import libcst as cst
+from perflint.rules.loops import is_bounded_iterable, loop_bound_names
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
@@ -16,7 +17,6 @@ from perflint.cstutil import (
     unwrap_iterable,
 )
 from perflint.rulebase import Invalid, PythonRule, Valid
-from perflint.rules.loops import is_bounded_iterable, loop_bound_names
 
 # Methods on a collection that still walk that collection: ``d.items()``.
 _VIEW_METHODS = frozenset({"items", "values", "keys"})

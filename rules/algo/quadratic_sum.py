@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-
 import libcst as cst
-
-from perflint.context import Context
-from perflint.rulebase import Invalid, PythonRule, Valid, Words
 from perflint.rules.algo.shapes import (
     accumulation,
     code_for,
@@ -18,6 +14,9 @@ from perflint.rules.algo.shapes import (
     value_shape,
 )
 from perflint.rules.loops import describe_loop, input_sized_loop, is_bounded_iterable
+
+from perflint.context import Context
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 
 # Sequence kinds whose ``a + b`` builds a new object holding both.
 _SEQUENCES = ("list", "tuple")
@@ -143,7 +142,7 @@ class QuadraticSum(PythonRule):
         elif shape.kind == "list":
             fix = f"grow it in place: `{name}.extend(...)` / `{name}.append(...)` / `{name} += ...`"
         else:
-            fix = f"collect the items in a list (`.append` / `.extend`) and build the tuple once"
+            fix = "collect the items in a list (`.append` / `.extend`) and build the tuple once"
         ctx.report(self, node,
                    f"`{code_for(node, ctx)}` copies the whole {shape.kind} `{name}` on each pass of "
                    f"`{describe_loop(loop, ctx)}` (O(n²) in all); {fix}")

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
+from perflint.rules.loops import input_sized_loop, is_bounded_iterable
 
 from perflint import knowledge as kb
 from perflint.context import Context, Frame, LoopFrame
@@ -27,7 +28,6 @@ from perflint.cstutil import (
     names_read,
     target_names,
 )
-from perflint.rules.loops import input_sized_loop, is_bounded_iterable
 
 UNKNOWN_KIND = "unknown"
 # How far ``a = b`` / ``c = a + b`` are followed to other names.
@@ -277,7 +277,7 @@ _BLOCKS: frozenset[type] = frozenset(
 )
 
 
-def _note_binding(sub: cst.CSTNode, facts: ScopeFacts) -> None:  # noqa: C901 - one case per node type
+def _note_binding(sub: cst.CSTNode, facts: ScopeFacts) -> None:  # one case per node type
     if isinstance(sub, cst.Assign):
         for target in sub.targets:
             _bind(target.target, facts, plain=isinstance(target.target, cst.Name)

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-
 import libcst as cst
-
-from perflint import knowledge as kb
-from perflint.context import Context, LoopFrame
-from perflint.cstutil import dotted_name, mutated_names, names_read
-from perflint.rulebase import Invalid, PythonRule, Valid, Words
 from perflint.rules.algo.shapes import (
     Shape,
     bounded_in_loop,
@@ -19,7 +13,17 @@ from perflint.rules.algo.shapes import (
     reset_within,
     shape_of_name,
 )
-from perflint.rules.loops import describe_loop, input_sized_loop, is_bounded_iterable, loop_bound_names
+from perflint.rules.loops import (
+    describe_loop,
+    input_sized_loop,
+    is_bounded_iterable,
+    loop_bound_names,
+)
+
+from perflint import knowledge as kb
+from perflint.context import Context, LoopFrame
+from perflint.cstutil import dotted_name, mutated_names, names_read
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 
 # Kinds ``sorted()`` may be given that hold many items; anything else known (a str, a
 # number, a literal list) is not a sort worth hoisting.

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-
 import libcst as cst
-
-from perflint.context import Context
-from perflint.rulebase import Invalid, PythonRule, Valid, Words
 from perflint.rules.algo.shapes import (
     Accumulation,
     accumulation,
@@ -16,6 +12,9 @@ from perflint.rules.algo.shapes import (
     shape_of_name,
 )
 from perflint.rules.loops import describe_loop, input_sized_loop
+
+from perflint.context import Context
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 
 
 class StrConcatInLoop(PythonRule):
@@ -151,8 +150,8 @@ class StrConcatInLoop(PythonRule):
         confidence = self._confidence(shape.kind, grown, ctx)
         where = f"on each pass of `{describe_loop(loop, ctx)}`"
         if shape.kind == "bytes":
-            advice = (f"append to a `bytearray()` (its `+=` is amortised O(1)) or collect the "
-                      f"chunks in a list and `b\"\".join(chunks)` once")
+            advice = ("append to a `bytearray()` (its `+=` is amortised O(1)) or collect the "
+                      "chunks in a list and `b\"\".join(chunks)` once")
         elif grown.prepends:
             advice = 'collect the parts in a list and `"".join(reversed(parts))` once'
         else:

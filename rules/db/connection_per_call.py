@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import libcst as cst
+from perflint.rules.db import evidence as ev
+from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 from perflint import knowledge as kb
 from perflint.context import Context, Frame
-from perflint.cstutil import MUTATING_METHODS, call_method_name, dotted_name, iter_every_node, iter_subtree, names_read
+from perflint.cstutil import (
+    MUTATING_METHODS,
+    call_method_name,
+    dotted_name,
+    iter_every_node,
+    iter_subtree,
+    names_read,
+)
 from perflint.rulebase import Invalid, PythonRule, Valid
-from perflint.rules.db import evidence as ev
-from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 # kind of CONNECTION_FACTORIES -> what one call opens, and what to do instead when a
 # plain function opens one per call.
@@ -222,7 +229,7 @@ def _holder(ctx: Context) -> tuple[cst.CSTNode | None, set[str]]:
         if isinstance(parent, cst.Call):
             continue  # an argument of another call: follow where that call's value goes
         if isinstance(parent, (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.WithItem, cst.Return,
-                               cst.Expr)) or isinstance(parent, cst.Yield):
+                               cst.Expr, cst.Yield)):
             return parent, ev.names_bound_by(parent)
         return parent, set()
     return None, set()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 
 import libcst as cst
+from perflint.rules.db.n_plus_one import repeated_item
+from perflint.rules.loops import describe_loop
 
 from perflint.context import Context, LoopFrame
 from perflint.ormmodels import manager_access
@@ -16,8 +19,6 @@ from perflint.querysets import (
     read_access,
 )
 from perflint.rulebase import Invalid, PythonRule, Valid, Words
-from perflint.rules.db.n_plus_one import repeated_item
-from perflint.rules.loops import describe_loop
 from perflint.schema import SchemaCheck
 
 _MODELS = """\
@@ -251,6 +252,6 @@ def _message(shown: str, path: tuple[str, ...], access: str, source: QuerySource
         option = f"selectinload({source.model}.{path[0]})"
     else:
         option = f"selectinload({source.model}.{path[0]})" + "".join(
-            f".selectinload(<{previous} model>.{step})" for previous, step in zip(path, path[1:]))
+            f".selectinload(<{previous} model>.{step})" for previous, step in pairwise(path))
     return (f"`{shown}` lazy-loads once per iteration of `{loop}` (N+1); add "
             f"`.options({option})` to the query built at {where}")

@@ -3,18 +3,39 @@
 from __future__ import annotations
 
 import libcst as cst
+from perflint.rules.db.evidence import (
+    iterates_batches,
+    queries_table_from_loop,
+    steps_through_offsets,
+)
+from perflint.rules.loops import (
+    describe_loop,
+    exits_early,
+    loop_bound_names,
+    multiplying_loop,
+)
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
 from perflint.cstutil import dotted_name, iter_subtree, names_read
 from perflint.ormmodels import manager_access
-from perflint.queries import chain_calls, classify_call, has_dynamic_table, iterates_queryset, manager_root
-from perflint.querysets import Access, QuerySource, call_access, is_chain_link, loop_item, read_access
+from perflint.queries import (
+    chain_calls,
+    classify_call,
+    has_dynamic_table,
+    iterates_queryset,
+    manager_root,
+)
+from perflint.querysets import (
+    Access,
+    QuerySource,
+    call_access,
+    is_chain_link,
+    loop_item,
+    read_access,
+)
 from perflint.rulebase import Invalid, PythonRule, Valid
-from perflint.rules.loops import describe_loop, exits_early, loop_bound_names, multiplying_loop
 from perflint.schema import SchemaCheck
-from perflint.rules.db.evidence import iterates_batches, queries_table_from_loop, steps_through_offsets
-
 
 # Models for the ORM examples: a property and methods that query, directly or through a relation.
 _MODELS = """\

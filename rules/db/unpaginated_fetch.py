@@ -8,7 +8,13 @@ import libcst as cst
 
 from perflint import knowledge as kb
 from perflint.context import Context
-from perflint.cstutil import call_method_name, child_fields, dotted_name, iter_subtree, receiver
+from perflint.cstutil import (
+    call_method_name,
+    child_fields,
+    dotted_name,
+    iter_subtree,
+    receiver,
+)
 from perflint.queries import classify_call
 from perflint.querysets import STATEMENT, QuerySource, query_source
 from perflint.rulebase import Invalid, PythonRule, Valid, Words
@@ -417,6 +423,7 @@ def _sql_returns_all_rows(text: str, ctx: Context) -> bool:
     """A row-returning SELECT with no LIMIT/FETCH/TOP that is neither an aggregate, a
     grouped report, a range report (``WHERE created_at >= ...``) nor a lookup by key."""
     from perflint.rules.sql.shape import top_level_selects
+
     from perflint.sqltext import SqlParseError, normalise, parse_statements
 
     dialect = ctx.config.dialect or ctx.dialect_hint or "postgres"
@@ -430,9 +437,8 @@ def _sql_returns_all_rows(text: str, ctx: Context) -> bool:
 
 
 def _select_returns_all_rows(select: exp.Select) -> bool:
-    from sqlglot import exp
-
     from perflint.rules.sql.shape import is_aggregate_only
+    from sqlglot import exp
 
     if not (select.args.get("from_") or select.args.get("from")):
         return False

@@ -5,14 +5,20 @@ from __future__ import annotations
 import re
 
 import libcst as cst
+from perflint.rules.db import evidence as ev
+from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
 from perflint.cstutil import call_method_name, dotted_name, names_read, receiver
-from perflint.queries import QueryCall, chain_calls, classify_call, has_dynamic_table, manager_root
+from perflint.queries import (
+    QueryCall,
+    chain_calls,
+    classify_call,
+    has_dynamic_table,
+    manager_root,
+)
 from perflint.rulebase import Invalid, PythonRule, Valid, Words
-from perflint.rules.db import evidence as ev
-from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 _VERB = re.compile(r"^\W*(insert|update|delete|replace|merge|upsert)\b", re.IGNORECASE)
 

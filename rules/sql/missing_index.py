@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from perflint.rules.sql.columns import (
+    COMPARISONS,
+    bare_column,
+    conjuncts,
+    is_value,
+    queries,
+    where_condition,
+)
+from perflint.rules.sql.shape import column_table, scope_sources
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
-from perflint.rules.sql.columns import COMPARISONS, bare_column, conjuncts, is_value, queries, where_condition
-from perflint.rules.sql.shape import column_table, scope_sources
 from perflint.schema import SchemaCheck
 
 _SCHEMA = """

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from perflint.rules.sql.shape import (
+    clause_predicates,
+    column_table,
+    fragment_sql,
+    is_real_column,
+    reads_catalog,
+)
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
-from perflint.rules.sql.shape import clause_predicates, column_table, fragment_sql, is_real_column, reads_catalog
 from perflint.schema import SchemaCheck
 from perflint.schema_ddl import expression_key
 
