@@ -503,7 +503,7 @@ def analyze_python(path: str, data: bytes, config: Config, pack: RulePack,
     lines = text.splitlines()
     for problem, use in sql_reports:
         literal = spans[id(use.literal)]
-        # A ``# noqa`` cannot sit inside a triple-quoted string: one on the line where the
+        # A noqa comment cannot sit inside a triple-quoted string: one on the line where the
         # literal starts or ends covers the findings inside it (flake8 reads it there too).
         if not any(0 < n <= len(lines) and suppressed(lines[n - 1], problem.code)
                    for n in {literal.line, literal.end_line}):
