@@ -43,7 +43,7 @@ class Frame:
     loops: list[LoopFrame] = field(default_factory=list)
     # Local names bound to string-like expressions (SQL text candidates).
     strings: dict[str, cst.BaseExpression] = field(default_factory=dict)
-    # Names ever bound to a literal tuple/list/set here: the only candidates for
+    # Names ever bound to a literal tuple/list/set/dict here: the only candidates for
     # "a loop over a small literal through a name" (checked fully, and lazily, by rules).
     literal_names: set[str] = field(default_factory=set)
     # Local names bound to a tuple/list/dict display (query parameters built before the call).

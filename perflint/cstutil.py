@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator
 
 import libcst as cst
 
+from perflint.knowledge import DICT_VIEW_METHODS
+
 # Fields that only hold whitespace, punctuation or tokens: never walked.
 _SKIPPED_FIELD_WORDS = (
     "whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "operator", "leading_lines",
@@ -258,10 +260,11 @@ _BINDING_TARGETS = frozenset({cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cs
 
 
 def is_small_literal_collection(node: cst.BaseExpression, limit: int) -> bool:
-    """A literal tuple/list/set (or ``range(<small int>)``) bounded to ``limit`` items."""
-    if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+    """A literal tuple/list/set/dict (or ``range(<small int>)``) bounded to ``limit`` items."""
+    if isinstance(node, (cst.Tuple, cst.List, cst.Set, cst.Dict)):
         return len(node.elements) <= limit and all(
-            not isinstance(element, cst.StarredElement) for element in node.elements
+            not isinstance(element, (cst.StarredElement, cst.StarredDictElement))
+            for element in node.elements
         )
     if isinstance(node, cst.SimpleString):
         return True
@@ -413,6 +416,15 @@ def single_bindings(scope: cst.CSTNode) -> dict[str, cst.BaseExpression]:
 
 _BINDING_STATEMENTS = _BINDING_TARGETS | {cst.Assign, cst.WithItem, cst.Global, cst.Nonlocal, cst.Import,
                                           cst.ImportFrom}
+
+
+def dict_view_owner(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``d`` for ``d.items()`` / ``d.keys()`` / ``d.values()`` (as many items as ``d``);
+    any other expression as it is."""
+    if type(node) is cst.Call and type(node.func) is cst.Attribute and not node.args \
+            and node.func.attr.value in DICT_VIEW_METHODS:
+        return node.func.value
+    return node
 
 
 def unwrap_iterable(node: cst.BaseExpression, wrappers: frozenset[str]) -> cst.BaseExpression:

@@ -26,7 +26,7 @@ Handler = Callable[[cst.CSTNode, Context], None]
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
 _STRING_TYPES = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
-_LITERAL_COLLECTIONS = (cst.Tuple, cst.List, cst.Set)
+_LITERAL_COLLECTIONS = (cst.Tuple, cst.List, cst.Set, cst.Dict)
 
 
 def is_string_like(node: cst.BaseExpression) -> bool:

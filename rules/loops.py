@@ -10,6 +10,7 @@ from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
 from perflint.cstutil import (
     assigned_names,
+    dict_view_owner,
     has_own_continue,
     is_small_literal_collection,
     loop_exits_early,
@@ -117,8 +118,8 @@ def _always_leaves(body: cst.BaseSuite) -> bool:
 def is_bounded_iterable(node: cst.BaseExpression, ctx: Context, limit: int) -> bool:
     """A small literal (or ``range(<small>)``), also through a name bound once to one in
     this function or at module level (``cases = [...]`` then ``for c in cases``) and
-    through ``enumerate``/``sorted``/... wrappers."""
-    node = unwrap_iterable(node, kb.ITERATION_WRAPPERS)
+    through ``enumerate``/``sorted``/... wrappers and dict views (``STATES.items()``)."""
+    node = dict_view_owner(unwrap_iterable(node, kb.ITERATION_WRAPPERS))
     if is_small_literal_collection(node, limit):
         return True
     if not isinstance(node, cst.Name):

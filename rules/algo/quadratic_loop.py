@@ -9,6 +9,7 @@ from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
 from perflint.cstutil import (
     assigned_names,
+    dict_view_owner,
     dotted_name,
     is_small_literal_collection,
     iter_subtree,
@@ -18,8 +19,6 @@ from perflint.cstutil import (
 )
 from perflint.rulebase import Invalid, PythonRule, Valid
 
-# Methods on a collection that still walk that collection: ``d.items()``.
-_VIEW_METHODS = frozenset({"items", "values", "keys"})
 # Pairwise matches. ``in`` is left out: ``x in container`` is a lookup (or PFL402).
 # ``!=`` / ``is not`` are left out too: alone they exclude the item itself from an
 # all-pairs walk (``[b for b in items if b != a]``), whose n*m output no index can shrink.
@@ -75,6 +74,8 @@ class QuadraticLoop(PythonRule):
     VALID = (
         Valid("def f(orders):\n    for o in orders:\n        for line in o.lines:\n            if line.sku == o.sku:\n                print(line)\n"),
         Valid("def f(items):\n    for x in items:\n        for k in ('a', 'b', 'c'):\n            if x.kind == k:\n                print(x)\n"),
+        # the outer loop walks a small literal dict (pretix's order states)
+        Valid("def f(counters):\n    states = {'paid': 'p', 'pending': 'n', 'expired': 'e'}\n    num = {}\n    for label, s in states.items():\n        num[label] = {c['item']: c['cnt'] for c in counters if c['status'] == s}\n"),
         Valid("def f(n, grid):\n    for i in range(n):\n        for j in range(n):\n            if grid[i][j] == 0:\n                print(i, j)\n"),
         Valid("def bfs(graph, start):\n    queue = [start]\n    for node in queue:\n        for nxt in graph[node]:\n            if nxt not in seen:\n                queue.append(nxt)\n"),
         # lookups in a container, not a pairwise search
@@ -177,10 +178,7 @@ def _collection(iterable: cst.BaseExpression, limit: int) -> cst.BaseExpression 
     """The input-sized collection a loop walks, or None when it is bounded or unknown."""
     if is_small_literal_collection(iterable, limit):
         return None
-    node = unwrap_iterable(iterable, kb.ITERATION_WRAPPERS)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
-            and node.func.attr.value in _VIEW_METHODS and not node.args:
-        node = node.func.value
+    node = dict_view_owner(unwrap_iterable(iterable, kb.ITERATION_WRAPPERS))
     if isinstance(node, (cst.Name, cst.Attribute)) and dotted_name(node) is not None:
         return node
     return None  # ranges, calls, subscripts (adjacency), literals: not a plain collection

@@ -23,6 +23,7 @@ from perflint.rules.loops import input_sized_loop, is_bounded_iterable
 from perflint import knowledge as kb
 from perflint.context import Context, Frame, LoopFrame
 from perflint.cstutil import (
+    dict_view_owner,
     dotted_name,
     iter_subtree,
     names_read,
@@ -438,9 +439,7 @@ def _constant_size(node: cst.BaseExpression, ctx: Context, depth: int) -> bool:
     the file (``list(Color)`` of an enum)."""
     if is_bounded_iterable(node, ctx, ctx.config.small_literal_max):
         return True
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args \
-            and node.func.attr.value in kb.DICT_VIEW_METHODS:
-        node = node.func.value
+    node = dict_view_owner(node)
     if isinstance(node, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
         return not any(isinstance(e, (cst.StarredElement, cst.StarredDictElement))
                        for e in node.elements)

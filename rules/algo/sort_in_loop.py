@@ -20,9 +20,8 @@ from perflint.rules.loops import (
     loop_bound_names,
 )
 
-from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import dotted_name, mutated_names, names_read
+from perflint.cstutil import dict_view_owner, dotted_name, mutated_names, names_read
 from perflint.rulebase import Invalid, PythonRule, Valid, Words
 
 # Kinds ``sorted()`` may be given that hold many items; anything else known (a str, a
@@ -190,9 +189,7 @@ def _sorted_data(call: cst.Call, ctx: Context) -> tuple[cst.BaseExpression | Non
             and is_builtin(func, "sorted", ctx):
         data = call.args[0].value
         options = [arg.value for arg in call.args[1:]]
-        if isinstance(data, cst.Call) and isinstance(data.func, cst.Attribute) and not data.args \
-                and data.func.attr.value in kb.DICT_VIEW_METHODS:
-            data = data.func.value  # ``sorted(d.items())`` sorts ``d``
+        data = dict_view_owner(data)  # ``sorted(d.items())`` sorts ``d``
     else:
         return None, []
     if dotted_name(data) is None:

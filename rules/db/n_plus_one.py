@@ -138,6 +138,7 @@ class NPlusOne(PythonRule):
         Valid("def find(cur, ids):\n    for i in ids:\n        cur.execute('SELECT id FROM t WHERE id = %s', (i,))\n        if cur.fetchone():\n            return i\n"),
         # a small literal loop is bounded
         Valid("def warm(cur):\n    for table in ('users', 'orders'):\n        cur.execute('SELECT id FROM stats WHERE name = %s', (table,))\n"),
+        Valid("STATES = {'paid': 'p', 'pending': 'n'}\n\ndef count(cur):\n    for label, code in STATES.items():\n        cur.execute('SELECT count(*) FROM orders WHERE status = %s', (code,))\n"),
         # writes are PFL203's
         Valid("def save(cur, rows):\n    for r in rows:\n        cur.execute('INSERT INTO t (a) VALUES (%s)', (r,))\n"),
         Valid("def save(cur, rows):\n    cur.executemany('INSERT INTO t (a) VALUES (%s)', rows)\n"),
