@@ -76,7 +76,8 @@ class WriteInLoop(PythonRule):
     severity = "warning"
     base_cost = 4.0
     fix_hint = ("Write all rows in one call (executemany, bulk_create/bulk_update, one UPDATE ... "
-                "WHERE id = ANY(...)) and commit once after the loop.")
+                "WHERE id = ANY(...)) and commit once after the loop; bulk methods skip save() "
+                "overrides and signals, so move that logic along.")
     candidate = Words(("insert", "update", "delete", "upsert", "replace", "merge", "create", "save",
                        ".add(", ".aadd(", ".remove(", ".aremove(", "commit", "flush"), ignore_case=True)
 
