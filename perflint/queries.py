@@ -308,6 +308,11 @@ def _classify_orm(call: cst.Call, method: str, ctx: Context) -> QueryCall | None
     if method in kb.SQLALCHEMY_SESSION_QUERY_METHODS and \
             _is_db_receiver(receiver_last_name(call), kb.SESSION_RECEIVER_NAMES) and method != "execute" \
             and (method != "get" or _names_entity(call)):
+        statement = sql_argument(call) if method != "get" else None
+        if _builds_write(statement, ctx):
+            # ``session.scalars(insert(T).returning(T.id), rows)``: a write statement, as
+            # ``session.execute(insert(T), rows)`` is (classified as a SQL sink above)
+            return QueryCall("sql", True, False, opaque_sql=statement)
         return QueryCall("orm", False, False)
     # ``obj.refresh_from_db()`` (Django), ``await obj.fetch_related("tags")`` (Tortoise)
     if method in kb.ORM_INSTANCE_QUERY_METHODS:

@@ -206,6 +206,8 @@ class NPlusOne(PythonRule):
         # a related-manager call a prefetch serves is PFL202's; a write through it PFL203's
         Valid(_MODELS + "def f():\n    for b in Book.objects.all():\n        print(b.tags.count())\n"),
         Valid(_MODELS + "def f(t):\n    for b in Book.objects.all():\n        b.tags.add(t)\n"),
+        # a write (PFL203's), not a query; here once per batch, which is the batched form (prefect's event store)
+        Valid("from sqlalchemy import insert\n\ndef f(session, events, batches):\n    stmt = insert(Event).returning(Event.id)\n    for batch in batches:\n        session.scalars(stmt, [e.row() for e in batch])\n"),
     )
     INVALID = (
         Invalid("async def f(db, users):\n    for user in users:\n        user['posts'] = await db.fetch_all(\n            'SELECT id FROM posts WHERE user_id = :u', {'u': user['id']})\n", (3,)),

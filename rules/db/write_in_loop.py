@@ -10,7 +10,13 @@ from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_lo
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
-from perflint.cstutil import call_method_name, dotted_name, names_read, receiver
+from perflint.cstutil import (
+    call_method_name,
+    chain_name,
+    dotted_name,
+    names_read,
+    receiver,
+)
 from perflint.queries import (
     QueryCall,
     chain_calls,
@@ -174,6 +180,8 @@ class WriteInLoop(PythonRule):
         Invalid("def f(session, rows):\n    for r in rows:\n        session.add(User(**r))\n        session.commit()\n", (4,)),
         Invalid("from sqlalchemy.orm import sessionmaker\nSessionLocal = sessionmaker(bind=engine)\n\ndef f(rows):\n    db = SessionLocal()\n    for r in rows:\n        db.add(User(**r))\n        db.flush()\n", (8,)),
         Invalid("import sqlite3\n\ndef f(rows):\n    conn = sqlite3.connect('app.db')\n    for r in rows:\n        conn.execute('INSERT INTO t (a) VALUES (?)', (r,))\n        conn.commit()\n", (6, 7)),
+        # SQLAlchemy: an INSERT ... RETURNING through ``session.scalars`` is a write, as through ``execute``
+        Invalid("from sqlalchemy import insert\n\ndef f(session, events):\n    for e in events:\n        session.scalars(insert(Event).returning(Event.id), e.row())\n", (5,)),
     )
 
     def visit_Call(self, node: cst.Call, ctx: Context) -> None:
@@ -445,5 +453,5 @@ def _skeleton_names(node: cst.BaseExpression) -> set[str]:
 def _inserts(statement: cst.BaseExpression | None) -> bool:
     if statement is None:
         return False
-    text = dotted_name(statement.func) if isinstance(statement, cst.Call) else dotted_name(statement)
+    text = chain_name(statement)  # ``insert(T).returning(T.id)`` as ``insert().returning()``
     return text is not None and "insert" in text.lower()
