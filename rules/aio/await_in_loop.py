@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import libcst as cst
-from perflint.rules.aio.loop_order import depends_on_previous_iteration, paces_itself
-from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 from perflint import knowledge as kb
 from perflint.clients import http_request
@@ -17,6 +15,8 @@ from perflint.cstutil import (
 )
 from perflint.queries import classify_call
 from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rules.aio.loop_order import depends_on_previous_iteration, paces_itself
+from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 
 class AwaitInLoop(PythonRule):

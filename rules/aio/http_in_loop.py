@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
+
+from perflint.clients import HttpRequest, http_request
+from perflint.context import Context
+from perflint.rulebase import Invalid, PythonRule, Valid
 from perflint.rules.aio.loop_order import (
     depends_on_previous_iteration,
     iterates_batches,
@@ -10,10 +14,6 @@ from perflint.rules.aio.loop_order import (
     times_itself,
 )
 from perflint.rules.loops import describe_loop, multiplying_loop
-
-from perflint.clients import HttpRequest, http_request
-from perflint.context import Context
-from perflint.rulebase import Invalid, PythonRule, Valid
 
 
 class HttpInLoop(PythonRule):

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
+
+from perflint.context import Context
+from perflint.cstutil import names_read
+from perflint.rulebase import Invalid, PythonRule, Valid
 from perflint.rules.algo.shapes import (
     bounded_in_loop,
     code_for,
@@ -13,10 +17,6 @@ from perflint.rules.algo.shapes import (
     shape_of_name,
 )
 from perflint.rules.loops import describe_loop, input_sized_loop, loop_bound_names
-
-from perflint.context import Context
-from perflint.cstutil import names_read
-from perflint.rulebase import Invalid, PythonRule, Valid
 
 _MEMBERSHIP = (cst.In, cst.NotIn)
 

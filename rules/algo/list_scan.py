@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from perflint.rules.algo.shapes import growing_list_call
-from perflint.rules.loops import describe_loop
 
 from perflint.context import Context
 from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rules.algo.shapes import growing_list_call
+from perflint.rules.loops import describe_loop
 
 # Method -> what to use instead; each walks the list from the front.
 _ADVICE: dict[str, str] = {

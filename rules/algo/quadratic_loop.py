@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import libcst as cst
-from perflint.rules.loops import is_bounded_iterable, loop_bound_names
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
@@ -18,6 +17,7 @@ from perflint.cstutil import (
     unwrap_iterable,
 )
 from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rules.loops import is_bounded_iterable, loop_bound_names
 
 # Pairwise matches. ``in`` is left out: ``x in container`` is a lookup (or PFL402).
 # ``!=`` / ``is not`` are left out too: alone they exclude the item itself from an

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import libcst as cst
+
+from perflint.context import Context
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 from perflint.rules.algo.shapes import (
     accumulation,
     code_for,
@@ -14,9 +17,6 @@ from perflint.rules.algo.shapes import (
     value_shape,
 )
 from perflint.rules.loops import describe_loop, input_sized_loop, is_bounded_iterable
-
-from perflint.context import Context
-from perflint.rulebase import Invalid, PythonRule, Valid, Words
 
 # Sequence kinds whose ``a + b`` builds a new object holding both.
 _SEQUENCES = ("list", "tuple")

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
-from perflint.rules.loops import input_sized_loop, is_bounded_iterable
 
 from perflint import knowledge as kb
 from perflint.context import Context, Frame, LoopFrame
@@ -29,6 +28,7 @@ from perflint.cstutil import (
     names_read,
     target_names,
 )
+from perflint.rules.loops import input_sized_loop, is_bounded_iterable
 
 UNKNOWN_KIND = "unknown"
 # How far ``a = b`` / ``c = a + b`` are followed to other names.

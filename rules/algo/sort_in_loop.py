@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
+
+from perflint.context import Context, LoopFrame
+from perflint.cstutil import dict_view_owner, dotted_name, mutated_names, names_read
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 from perflint.rules.algo.shapes import (
     Shape,
     bounded_in_loop,
@@ -19,10 +23,6 @@ from perflint.rules.loops import (
     is_bounded_iterable,
     loop_bound_names,
 )
-
-from perflint.context import Context, LoopFrame
-from perflint.cstutil import dict_view_owner, dotted_name, mutated_names, names_read
-from perflint.rulebase import Invalid, PythonRule, Valid, Words
 
 # Kinds ``sorted()`` may be given that hold many items; anything else known (a str, a
 # number, a literal list) is not a sort worth hoisting.

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import libcst as cst
+
+from perflint.context import Context
+from perflint.rulebase import Invalid, PythonRule, Valid, Words
 from perflint.rules.algo.shapes import (
     Accumulation,
     accumulation,
@@ -12,9 +15,6 @@ from perflint.rules.algo.shapes import (
     shape_of_name,
 )
 from perflint.rules.loops import describe_loop, input_sized_loop
-
-from perflint.context import Context
-from perflint.rulebase import Invalid, PythonRule, Valid, Words
 
 
 class StrConcatInLoop(PythonRule):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import libcst as cst
-from perflint.rules.db import evidence as ev
-from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 from perflint import knowledge as kb
 from perflint.context import Context, Frame
@@ -17,6 +15,8 @@ from perflint.cstutil import (
     names_read,
 )
 from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rules.db import evidence as ev
+from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 # kind of CONNECTION_FACTORIES -> what one call opens, and what to do instead when a
 # plain function opens one per call.

@@ -5,8 +5,6 @@ from __future__ import annotations
 from itertools import pairwise
 
 import libcst as cst
-from perflint.rules.db.n_plus_one import repeated_item
-from perflint.rules.loops import describe_loop
 
 from perflint.context import Context, LoopFrame
 from perflint.ormmodels import manager_access
@@ -19,6 +17,8 @@ from perflint.querysets import (
     read_access,
 )
 from perflint.rulebase import Invalid, PythonRule, Valid, Words
+from perflint.rules.db.n_plus_one import repeated_item
+from perflint.rules.loops import describe_loop
 from perflint.schema import SchemaCheck
 
 _MODELS = """\

@@ -3,17 +3,6 @@
 from __future__ import annotations
 
 import libcst as cst
-from perflint.rules.db.evidence import (
-    iterates_batches,
-    queries_table_from_loop,
-    steps_through_offsets,
-)
-from perflint.rules.loops import (
-    describe_loop,
-    exits_early,
-    loop_bound_names,
-    multiplying_loop,
-)
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
@@ -35,6 +24,17 @@ from perflint.querysets import (
     read_access,
 )
 from perflint.rulebase import Invalid, PythonRule, Valid
+from perflint.rules.db.evidence import (
+    iterates_batches,
+    queries_table_from_loop,
+    steps_through_offsets,
+)
+from perflint.rules.loops import (
+    describe_loop,
+    exits_early,
+    loop_bound_names,
+    multiplying_loop,
+)
 from perflint.schema import SchemaCheck
 
 # Models for the ORM examples: a property and methods that query, directly or through a relation.

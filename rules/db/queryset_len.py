@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
-from perflint.rules.db import evidence as ev
 
 from perflint import knowledge as kb
 from perflint.context import Context
 from perflint.cstutil import call_method_name, iter_every_node, receiver, target_names
 from perflint.rulebase import Invalid, PythonRule, Valid, Words
+from perflint.rules.db import evidence as ev
 
 
 @dataclass(frozen=True)

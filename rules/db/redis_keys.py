@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import libcst as cst
-from perflint.rules.db import evidence as ev
 
 from perflint import knowledge as kb
 from perflint.context import Context
 from perflint.cstutil import call_method_name, receiver
 from perflint.rulebase import Invalid, PythonRule, Valid, Words
+from perflint.rules.db import evidence as ev
 
 
 class RedisKeys(PythonRule):

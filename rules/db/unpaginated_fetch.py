@@ -423,7 +423,6 @@ def _sql_returns_all_rows(text: str, ctx: Context) -> bool:
     """A row-returning SELECT with no LIMIT/FETCH/TOP that is neither an aggregate, a
     grouped report, a range report (``WHERE created_at >= ...``) nor a lookup by key."""
     from perflint.rules.sql.shape import top_level_selects
-
     from perflint.sqltext import SqlParseError, normalise, parse_statements
 
     dialect = ctx.config.dialect or ctx.dialect_hint or "postgres"
@@ -437,8 +436,9 @@ def _sql_returns_all_rows(text: str, ctx: Context) -> bool:
 
 
 def _select_returns_all_rows(select: exp.Select) -> bool:
-    from perflint.rules.sql.shape import is_aggregate_only
     from sqlglot import exp
+
+    from perflint.rules.sql.shape import is_aggregate_only
 
     if not (select.args.get("from_") or select.args.get("from")):
         return False

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from perflint.rules.db import evidence as ev
-from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 from perflint import knowledge as kb
 from perflint.context import Context, LoopFrame
@@ -25,6 +23,8 @@ from perflint.queries import (
     manager_root,
 )
 from perflint.rulebase import Invalid, PythonRule, Valid, Words
+from perflint.rules.db import evidence as ev
+from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 _VERB = re.compile(r"^\W*(insert|update|delete|replace|merge|upsert)\b", re.IGNORECASE)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from perflint.rules.sql.shape import is_real_column
 from sqlglot import exp
 
+from perflint.rules.sql.shape import is_real_column
 from perflint.sqltext import HOLE_PREFIX
 
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)

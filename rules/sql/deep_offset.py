@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from perflint.rules.sql.shape import is_run_time_value, literal_number
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
+from perflint.rules.sql.shape import is_run_time_value, literal_number
 
 
 class DeepOffset(SqlRule):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from perflint.rules.sql.columns import COMPARISONS, bare_column, queries
-from perflint.rules.sql.shape import column_table, query_scope
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
+from perflint.rules.sql.columns import COMPARISONS, bare_column, queries
+from perflint.rules.sql.shape import column_table, query_scope
 from perflint.schema import NUMBER, STRING, SchemaCheck
 
 _SCHEMA = """

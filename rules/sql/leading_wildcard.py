@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from sqlglot import exp
+
+from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
 from perflint.rules.sql.shape import (
     HOLE_PREFIX,
     clause_predicates,
     fragment_sql,
     reads_catalog,
 )
-from sqlglot import exp
-
-from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
 
 _WILDCARDS = ("%", "_")
 # Wrappers that keep the pattern's first character first.

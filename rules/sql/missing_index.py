@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from sqlglot import exp
+
+from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
 from perflint.rules.sql.columns import (
     COMPARISONS,
     bare_column,
@@ -13,9 +16,6 @@ from perflint.rules.sql.columns import (
     where_condition,
 )
 from perflint.rules.sql.shape import column_table, scope_sources
-from sqlglot import exp
-
-from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
 from perflint.schema import SchemaCheck
 
 _SCHEMA = """

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from sqlglot import exp
+
+from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
 from perflint.rules.sql.shape import (
     clause_predicates,
     column_table,
@@ -11,9 +14,6 @@ from perflint.rules.sql.shape import (
     is_real_column,
     reads_catalog,
 )
-from sqlglot import exp
-
-from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
 from perflint.schema import SchemaCheck
 from perflint.schema_ddl import expression_key
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from perflint.rules.sql.shape import fragment_sql
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
+from perflint.rules.sql.shape import fragment_sql
 
 
 class NotInSubquery(SqlRule):

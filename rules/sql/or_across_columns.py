@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from perflint.rules.sql.columns import operands
-from perflint.rules.sql.shape import column_table, is_real_column, reads_catalog
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
+from perflint.rules.sql.columns import operands
+from perflint.rules.sql.shape import column_table, is_real_column, reads_catalog
 
 # Nodes whose columns belong to another query (a subquery tests its own rows).
 _OWN_QUERY = (exp.Select, exp.Subquery, exp.Exists)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from sqlglot import exp
+
+from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
 from perflint.rules.sql.shape import (
     cte_names,
     is_dynamic_table,
     reads_only_catalog,
     top_level_selects,
 )
-from sqlglot import exp
-
-from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
 
 
 class SelectStar(SqlRule):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from sqlglot import exp
+
+from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
 from perflint.rules.sql.shape import (
     HOLE_PREFIX,
     cte_names,
@@ -14,9 +17,6 @@ from perflint.rules.sql.shape import (
     table_label,
     top_level_selects,
 )
-from sqlglot import exp
-
-from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
 
 # Predicates that bound the rows a query returns (an equality, a range, a set or a pattern).
 _BOUNDING_PREDICATES = (exp.EQ, exp.NullSafeEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between,

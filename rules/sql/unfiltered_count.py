@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from perflint.rules.sql.shape import is_dynamic_table, reads_only_catalog, table_label
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
+from perflint.rules.sql.shape import is_dynamic_table, reads_only_catalog, table_label
 
 # CTEs that name CTEs: deeper than this is not followed (and a recursive CTE stops here).
 _MAX_DEPTH = 8

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from perflint.rules.sql.shape import is_dynamic_table, table_label
 from sqlglot import exp
 
 from perflint.rulebase import Invalid, SqlContext, SqlHit, SqlRule, Valid
+from perflint.rules.sql.shape import is_dynamic_table, table_label
 
 # Join kinds that keep target rows without a match: they do not restrict the write.
 _NON_RESTRICTING_SIDES = frozenset({"LEFT", "RIGHT", "FULL"})
