@@ -90,6 +90,18 @@ def make_finding(code: str, message: str, path: str, line: int, column: int,
 
 
 @contextmanager
+def collection_paused() -> Iterator[None]:
+    """No automatic cyclic collection until exit; then the collector is as it was."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+@contextmanager
 def one_file_without_collection() -> Iterator[None]:
     """No cyclic collection while a file is analysed, its own cycles collected after it.
 
@@ -98,14 +110,11 @@ def one_file_without_collection() -> Iterator[None]:
     while it is built. Afterwards the young generations are collected, which frees what
     the file left in cycles (sqlglot's trees link parents and children) without walking
     everything older, as a full collection would. The collector's state is restored."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.collect(1)
-        if collecting:
-            gc.enable()
+    with collection_paused():
+        try:
+            yield
+        finally:
+            gc.collect(1)
 
 
 def analyze_bytes(path: str, data: bytes, config: Config, pack: RulePack) -> FileResult:
@@ -116,9 +125,8 @@ def analyze_bytes(path: str, data: bytes, config: Config, pack: RulePack) -> Fil
         message, line, column = too_deep
         findings = [make_finding("PFL901", f"cannot parse Python: {message}", path, line, column)]
         return FileResult(path, findings if "PFL901" in pack.codes else [])
-    from perflint.pyfile import (
-        analyze_python,  # imports LibCST only when Python is analysed
-    )
+    # imported here: LibCST is imported only when Python is analysed
+    from perflint.pyfile import analyze_python
 
     return analyze_python(path, data, config, pack, line_starts)
 

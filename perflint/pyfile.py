@@ -31,9 +31,7 @@ from perflint.queries import (
 from perflint.rulebase import SqlContext
 from perflint.rulepack import RulePack
 from perflint.rules.db.evidence import steps_through_offsets
-from perflint.rules.loops import (
-    multiplying_loop,  # shared loop semantics (see FactCollector)
-)
+from perflint.rules.loops import multiplying_loop
 from perflint.sqlcheck import SqlProblem, check_sql
 from perflint.summary_builder import SummaryBuilder
 from perflint.suppression import suppressed
