@@ -332,14 +332,14 @@ def _raises_unconditionally(body: cst.CSTNode) -> bool:
 
 def has_own_continue(body: cst.CSTNode) -> bool:
     """A ``continue`` of this loop body (not of a loop, function or class nested in it)."""
-    stack = list(iter_children(body))
+    stack = child_nodes(body)
     while stack:
         current = stack.pop()
         if isinstance(current, cst.Continue):
             return True
         if isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.For, cst.While)):
             continue  # a continue in a nested loop belongs to that loop
-        stack.extend(iter_children(current))
+        stack.extend(child_nodes(current))
     return False
 
 

@@ -15,7 +15,7 @@ import libcst as cst
 
 from perflint.context import Context, Frame, LoopFrame
 from perflint.cstutil import (
-    child_fields,
+    child_nodes,
     dotted_name,
     iter_children,
     target_names,
@@ -98,17 +98,9 @@ class Walker:
                 handler(node, self.ctx)
 
     def walk_children(self, node: cst.CSTNode) -> None:
-        # cstutil.iter_children inlined: a generator per node costs measurably here.
         walk = self.walk
-        for name in child_fields(type(node)):
-            value = getattr(node, name)
-            kind = type(value)
-            if kind is tuple or kind is list:
-                for item in value:
-                    if walkable(item):
-                        walk(item)
-            elif walkable(value):
-                walk(value)
+        for child in child_nodes(node):
+            walk(child)
 
     def walk_all(self, nodes: Iterable[cst.CSTNode]) -> None:
         for node in nodes:
