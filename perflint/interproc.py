@@ -10,7 +10,7 @@ come from perflint.locate, for the few files a finding points into.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -260,6 +260,9 @@ def site_findings(sites: Iterable[Site], sources: dict[str, bytes], make_finding
             locator = locators[step.path] = CallLocator(sources[step.path], wanted[step.path])
         return locator.find(step.function, step.callee, step.index)
 
+    # Callers that reach the effect along the same route from their first helper on share
+    # one cause; each finding says so, and how one noqa covers them all (runner._unsuppressed).
+    sharing = Counter(site.steps[1:] for site in sites)
     findings = []
     for site in sites:
         first = site.steps[0]
@@ -278,6 +281,14 @@ def site_findings(sites: Iterable[Site], sources: dict[str, bytes], make_finding
             message = (f"`{first.callee}(...)` runs {_WHAT[site.effect]} once per iteration of `{loop}` "
                        f"(through {helpers}); ")
         message += _FIX[site.effect].format(helper=site.helpers[0])
+        others = sharing[site.steps[1:]] - 1
+        if others:
+            root, step = trace[-1], site.steps[-1]
+            where_root = f" at {root.path}:{root.line}" if root.line else f" in `{step.function}`"
+            message += (f" ({others} other call site{'s' if others > 1 else ''} reach"
+                        f"{'' if others > 1 else 'es'} it through `{site.helpers[0]}`: one "
+                        f"`# noqa: {EFFECT_RULES[site.effect]}` on the `{step.callee}` call{where_root}, "
+                        f"or on a call on the way there, covers them all)")
         findings.append(make_finding(EFFECT_RULES[site.effect], message, first.path, where.line, where.column,
                                      where.end_line, where.end_column, function=first.function,
                                      loop_depth=site.loop_depth, trace=trace))

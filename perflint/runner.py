@@ -310,19 +310,33 @@ def _project_phase(findings: list[Finding], results: list[FileResult], sources: 
         if cache:
             cache.put("graph", graph_key, {"heat": {node: asdict(value) for node, value in heat.items()},
                                            "sites": [site.to_json() for site in sites]})
-    project = [f for f in site_findings(sites, sources, make_finding) if not _suppressed(f, sources)]
+    project = _unsuppressed(site_findings(sites, sources, make_finding), sources)
     findings = dedupe(findings + project)
     score_findings(findings, heat, measured)
     return findings
 
 
-def _suppressed(finding: Finding, sources: dict[str, bytes]) -> bool:
-    """``# noqa`` on the line of a finding the per-file pass did not see."""
+def _unsuppressed(findings: list[Finding], sources: dict[str, bytes]) -> list[Finding]:
+    """The findings the per-file pass did not see, less those a ``# noqa`` covers: one on
+    the finding's line, or one that names its code on a later step of its trace. So one
+    ``# noqa: PFL303`` on the blocking call in a helper (or on a call leading to it)
+    covers every caller that reaches it that way. A bare ``# noqa`` on a step covers only
+    that line's own findings: it may sit there for another tool's sake."""
     from perflint.analyze import decode_source
     from perflint.suppression import suppressed
 
-    lines = decode_source(sources.get(finding.path, b"")).splitlines()
-    return 0 < finding.line <= len(lines) and suppressed(lines[finding.line - 1], finding.code)
+    texts: dict[str, list[str]] = {}
+
+    def line_text(path: str, line: int) -> str:
+        lines = texts.get(path)
+        if lines is None:
+            lines = texts[path] = decode_source(sources.get(path, b"")).splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+    return [finding for finding in findings
+            if not suppressed(line_text(finding.path, finding.line), finding.code)
+            and not any(suppressed(line_text(step.path, step.line), finding.code, bare=False)
+                        for step in finding.trace[1:])]
 
 
 def _summary(result: FileResult) -> Any:

@@ -10,14 +10,17 @@ _NOQA = re.compile(
 )
 
 
-def suppressed(line_text: str, code: str) -> bool:
-    """True when ``line_text`` carries a noqa comment that covers ``code``."""
+def suppressed(line_text: str, code: str, bare: bool = True) -> bool:
+    """True when ``line_text`` carries a noqa comment that covers ``code``; a bare
+    ``# noqa`` counts unless ``bare`` is False (it then has to name the code)."""
     if "noqa" not in line_text.lower():
         return False
     for match in _NOQA.finditer(line_text):
         codes = match.group("codes")
         if codes is None:
-            return True
+            if bare:
+                return True
+            continue
         if any(code.startswith(c.upper()) for c in re.split(r"[,\s]+", codes) if c):
             return True
     return False

@@ -277,6 +277,65 @@ def test_async_handler_calling_a_sync_helper_that_blocks(tmp_path: Path) -> None
     assert "time.sleep" in finding.message and "asyncio.to_thread(check" in finding.message
 
 
+def _blocking_project(tmp_path: Path, sleep_comment: str = "", call_comment: str = "") -> None:
+    (tmp_path / "svc").mkdir(exist_ok=True)
+    (tmp_path / "svc/__init__.py").write_text("")
+    (tmp_path / "svc/slow.py").write_text(
+        "import time\n\n\n"
+        f"def wait_for_stock(sku):\n    time.sleep(1){sleep_comment}\n    return sku\n\n\n"
+        f"def check(sku):\n    return wait_for_stock(sku){call_comment}\n")
+    (tmp_path / "svc/api.py").write_text(
+        "from fastapi import FastAPI\n\nfrom svc.slow import check\n\napp = FastAPI()\n\n\n"
+        + "".join(f"@app.get('/{name}')\nasync def {name}(sku: str):\n    return check(sku)\n\n\n"
+                  for name in ("stock", "price", "reserve")))
+
+
+def _blocking(tmp_path: Path) -> list:
+    return [f for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL303"]
+
+
+def test_callers_sharing_a_route_are_told_that_one_noqa_covers_them_all(tmp_path: Path) -> None:
+    _blocking_project(tmp_path)
+    findings = _blocking(tmp_path)
+    assert sorted(f.function for f in findings) == ["price", "reserve", "stock"]
+    for finding in findings:
+        assert ("(2 other call sites reach it through `check`: one `# noqa: PFL303` on the "
+                "`time.sleep` call at svc/slow.py:5, or on a call on the way there, covers them all)"
+                in finding.message)
+
+
+@pytest.mark.parametrize(("sleep_comment", "call_comment"), [
+    ("  # noqa: PFL303", ""),  # on the blocking call itself
+    ("", "  # noqa: PFL3"),  # on the call leading to it; a prefix of the code, as flake8 reads it
+])
+def test_a_noqa_naming_the_code_on_a_later_step_covers_every_caller(
+        tmp_path: Path, sleep_comment: str, call_comment: str) -> None:
+    _blocking_project(tmp_path, sleep_comment, call_comment)
+    assert _blocking(tmp_path) == []
+
+
+@pytest.mark.parametrize(("sleep_comment", "call_comment"), [
+    ("  # noqa", ""),  # bare: may be there for another tool, covers only its own line
+    ("  # noqa: E501", "  # noqa: PFL201"),  # other codes
+])
+def test_a_noqa_on_a_later_step_that_does_not_name_the_code_covers_nothing(
+        tmp_path: Path, sleep_comment: str, call_comment: str) -> None:
+    _blocking_project(tmp_path, sleep_comment, call_comment)
+    assert len(_blocking(tmp_path)) == 3
+
+
+def test_a_noqa_on_the_query_in_a_helper_covers_the_loops_that_reach_it(tmp_path: Path) -> None:
+    helper = "def fetch(cur, i):\n    cur.execute('SELECT a FROM t WHERE id = %s', (i,)){}\n"
+    (tmp_path / "views.py").write_text(
+        "from repo import fetch\n\n\n"
+        "def one(cur, ids):\n    for i in ids:\n        fetch(cur, i)\n")
+    (tmp_path / "repo.py").write_text(helper.format(""))
+    assert [(f.path, f.line) for f in _run((tmp_path,), tmp_path).findings
+            if f.code == "PFL201"] == [("views.py", 6)]
+    (tmp_path / "repo.py").write_text(helper.format("  # noqa: PFL201"))
+    assert [f for f in _run((tmp_path,), tmp_path).findings if f.code == "PFL201"] == []
+
+
 def test_a_name_bound_to_two_classes_resolves_to_neither(tmp_path: Path) -> None:
     """``s = A(); s.update(x)`` then ``s = B(); s.update(x)`` in one function: the scope
     is read without its control flow, so neither call may go to the class written last."""
