@@ -44,16 +44,20 @@ def _dotted(node: ast.expr) -> str | None:
             return None
 
 
-def _loop_text(node: ast.AST) -> str:
-    # worded as rules/loops.py describe_loop words it for the per-file findings
-    if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
-        text = f"for {ast.unparse(node.target)} in {ast.unparse(node.iter)}"
-    elif isinstance(node, ast.While):
-        text = f"while {ast.unparse(node.test)}"
-    else:
-        text = "while loop"
-    text = " ".join(text.split())
+def loop_label(head: str) -> str:
+    """A loop's head (``for user in users``) as messages name the loop: on one line,
+    shortened. The per-file rules (rules/loops.py ``describe_loop``) and the findings
+    found through helpers (below) both word loops with it."""
+    text = " ".join(head.split())
     return text if len(text) <= _MAX_LOOP_TEXT else text[: _MAX_LOOP_TEXT - 3] + "..."
+
+
+def _loop_text(node: ast.AST) -> str:
+    if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+        return loop_label(f"for {ast.unparse(node.target)} in {ast.unparse(node.iter)}")
+    if isinstance(node, ast.While):
+        return loop_label(f"while {ast.unparse(node.test)}")
+    return "while loop"
 
 
 @dataclass

@@ -18,8 +18,7 @@ from perflint.cstutil import (
     unwrap_iterable,
 )
 from perflint.knowledge import Knowledge
-
-_MAX_DESCRIPTION = 60
+from perflint.locate import loop_label
 
 
 def multiplying_loop(ctx: Context, knowledge: Knowledge, *, allow_while: bool,
@@ -190,13 +189,10 @@ def describe_loop(loop: LoopFrame, ctx: Context) -> str:
     """``for user in users`` (shortened), for messages."""
     node = loop.node
     if isinstance(node, (cst.For, cst.CompFor)):
-        text = f"for {ctx.module.code_for_node(node.target)} in {ctx.module.code_for_node(node.iter)}"
-    elif isinstance(node, cst.While):
-        text = f"while {ctx.module.code_for_node(node.test)}"
-    else:
-        text = "while loop"
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_DESCRIPTION else text[: _MAX_DESCRIPTION - 3] + "..."
+        return loop_label(f"for {ctx.module.code_for_node(node.target)} in {ctx.module.code_for_node(node.iter)}")
+    if isinstance(node, cst.While):
+        return loop_label(f"while {ctx.module.code_for_node(node.test)}")
+    return "while loop"
 
 
 def loop_bound_names(ctx: Context) -> set[str]:
