@@ -16,6 +16,7 @@ from perflint.cstutil import (
 from perflint.queries import classify_call
 from perflint.rulebase import Invalid, PythonRule, Valid
 from perflint.rules.aio.loop_order import depends_on_previous_iteration, paces_itself
+from perflint.rules.db.evidence import annotation_types, is_transaction_handle, parameter, unwrap_await
 from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 
@@ -52,7 +53,7 @@ class AwaitInLoop(PythonRule):
     `async for` and `while` loops (streams, receive loops), when the loop paces
     itself (`asyncio.sleep`, a limiter), for ordered stream/queue/lock/file operations,
     for the methods of one database connection or cursor (it runs one operation at a
-    time),
+    time) and for calls that hand every pass the same connection or database session,
     when the awaited callable is the loop item or hangs off it (hooks, signals,
     middleware, `site.start()`: dispatch in order), when the call reads state the loop
     changes in place, when the awaited call reads nothing that changes between passes
@@ -111,6 +112,11 @@ class AwaitInLoop(PythonRule):
         Valid("async def f(conn, extensions):\n    for extension in extensions:\n        await conn.load_extension(extension)\n"),
         Valid("async def f(self, to_close):\n    for stmt in to_close:\n        await self._protocol.close_statement(stmt, 0)\n"),
         Valid("async def f(self, names):\n    for name in names:\n        await self.db_conn.set_type_codec(name)\n"),
+        # every pass hands a helper the same session or connection: one operation at a time
+        Valid("from sqlalchemy.ext.asyncio import AsyncSession\n\nasync def f(session: AsyncSession, automations):\n    for a in automations:\n        await notify(session, a, 'deleted')\n"),
+        Valid("from sqlalchemy.ext.asyncio import AsyncSession\n\nasync def f(session: AsyncSession, schemas):\n    async with session.begin():\n        for s in schemas:\n            await register_schema(session=session, schema=s)\n"),
+        Valid("async def f(conn, ids):\n    for i in ids:\n        await load_one(conn, i)\n"),
+        Valid("from sqlalchemy.ext.asyncio import async_sessionmaker\n\nSessionLocal = async_sessionmaker()\n\nasync def f(ids):\n    session = SessionLocal()\n    for i in ids:\n        await archive(session, i)\n"),
         # one file: seek / read / write in order
         Valid("async def f(file, ranges):\n    for start, end in ranges:\n        await file.seek(start)\n        await file.read(end - start)\n"),
         # the next call sees state the previous iterations changed in place
@@ -130,6 +136,13 @@ class AwaitInLoop(PythonRule):
         # a pool hands out a connection per call: concurrency is there to take
         Invalid("async def f(pool, names):\n    for name in names:\n        await pool.reload_schema_state(name)\n", (3,)),
         Invalid("async def f(self, hosts):\n    for host in hosts:\n        await self.connector.probe(host)\n", (3,)),
+        # an HTTP client's session is made to be shared by concurrent requests
+        Invalid("import aiohttp\n\nasync def f(urls):\n    async with aiohttp.ClientSession() as session:\n        for u in urls:\n            await fetch(session, u)\n", (6,)),
+        Invalid("async def f(session, urls):\n    for u in urls:\n        await fetch(session, u)\n", (3,)),
+        # a connection of its own per pass: the passes can run concurrently
+        Invalid("async def f(conns):\n    for conn in conns:\n        await ping(conn)\n", (3,)),
+        # a protocol factory is no connection (uvicorn's server start-up)
+        Invalid("async def f(loop, create_protocol, sockets):\n    for sock in sockets:\n        await loop.create_server(create_protocol, sock=sock)\n", (3,)),
     )
 
     def __init__(self) -> None:
@@ -147,7 +160,7 @@ class AwaitInLoop(PythonRule):
         # ``await task`` / ``await future`` waits for work already started concurrently.
         if not isinstance(awaited, cst.Call) or _is_exempt_call(awaited, ctx):
             return
-        if _dispatches_to_item(awaited, loop):
+        if _dispatches_to_item(awaited, loop) or _shares_one_connection(awaited, ctx):
             return
         if _repeats_one_step(awaited, loop, ctx):
             return
@@ -184,6 +197,32 @@ def _is_exempt_call(call: cst.Call, ctx: Context) -> bool:
             or owner.rpartition("_")[2] in kb.SINGLE_CONNECTION_RECEIVERS:
         return True  # one connection: its operations run one at a time whatever the code does
     return any(word in owner for word in kb.ORDERED_RECEIVER_WORDS)
+
+
+def _shares_one_connection(call: cst.Call, ctx: Context) -> bool:
+    """``await notify(session, item)`` with ``session: AsyncSession``, ``await load(conn,
+    i)``: every pass hands the same connection or database session to the helper, and
+    one connection runs one operation at a time. Gathered, the calls would fail (asyncpg:
+    "another operation is in progress"; SQLAlchemy's AsyncSession is not safe to share
+    between concurrent tasks). The code must show it is one: named like a connection, or
+    a session or connection by its annotation or by what it is built from; a plain
+    ``session`` may be an HTTP client's, which is made to be shared. A name bound anew in
+    the loop (a connection per pass) is no such handle."""
+    changing = loop_bound_names(ctx)
+    for arg in call.args:
+        value = arg.value
+        if not isinstance(value, cst.Name) or value.value in changing:
+            continue
+        if value.value.lower().lstrip("_") in kb.SINGLE_CONNECTION_RECEIVERS:
+            return True  # whole names only: ``create_protocol`` is a factory
+        param = parameter(value.value, ctx)
+        if param is not None and param.annotation is not None:
+            if annotation_types(param.annotation, ctx) & kb.TRANSACTION_HANDLE_TYPES:
+                return True
+        elif any(isinstance(bound := unwrap_await(v), cst.Call) and is_transaction_handle(bound, ctx)
+                 for v in ctx.assigned_values(value.value)):
+            return True
+    return False
 
 
 def _looks_like_database_call(method: str) -> bool:
