@@ -16,7 +16,12 @@ from perflint.cstutil import (
 from perflint.queries import classify_call
 from perflint.rulebase import Invalid, PythonRule, Valid
 from perflint.rules.aio.loop_order import depends_on_previous_iteration, paces_itself
-from perflint.rules.db.evidence import annotation_types, is_transaction_handle, parameter, unwrap_await
+from perflint.rules.db.evidence import (
+    annotation_types,
+    is_transaction_handle,
+    parameter,
+    unwrap_await,
+)
 from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 
