@@ -664,6 +664,12 @@ TRANSACTION_HANDLE_TYPES: frozenset[str] = SESSION_CLASSES | frozenset(
 # (``self.session``, an unannotated parameter). Never ``db``: ``databases.Database``,
 # Flask-SQLAlchemy's ``db`` and many clients share it.
 SESSION_HANDLE_NAMES: frozenset[str] = frozenset({"session", "db_session", "dbsession", "sess"})
+# Methods a database session has and an HTTP client's session (requests, aiohttp, httpx)
+# has not: a ``session`` the code calls them on is a database session.
+DB_SESSION_ONLY_METHODS: frozenset[str] = frozenset(
+    {"execute", "scalars", "scalar", "query", "add", "add_all", "commit", "flush", "refresh",
+     "begin", "begin_nested", "rollback", "merge", "expunge"}
+)
 TRANSACTION_HANDLE_NAMES: frozenset[str] = SESSION_HANDLE_NAMES | frozenset(
     {"conn", "connection", "con", "cnx", "dbconn", "db_conn", "transaction", "tx", "txn"}
 )

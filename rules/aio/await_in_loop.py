@@ -10,6 +10,7 @@ from perflint.context import Context, LoopFrame
 from perflint.cstutil import (
     call_method_name,
     dotted_name,
+    iter_subtree,
     names_read,
     receiver_last_name,
 )
@@ -121,6 +122,8 @@ class AwaitInLoop(PythonRule):
         Valid("from sqlalchemy.ext.asyncio import AsyncSession\n\nasync def f(session: AsyncSession, automations):\n    for a in automations:\n        await notify(session, a, 'deleted')\n"),
         Valid("from sqlalchemy.ext.asyncio import AsyncSession\n\nasync def f(session: AsyncSession, schemas):\n    async with session.begin():\n        for s in schemas:\n            await register_schema(session=session, schema=s)\n"),
         Valid("async def f(conn, ids):\n    for i in ids:\n        await load_one(conn, i)\n"),
+        # a ``session`` the function runs SQL on is a database session (prefect's services)
+        Valid("async def f(db):\n    async with db.session_context() as session:\n        result = await session.execute(select(Pool))\n        for pool in result.scalars().all():\n            await update_pool(session=session, pool_id=pool.id)\n"),
         Valid("from sqlalchemy.ext.asyncio import async_sessionmaker\n\nSessionLocal = async_sessionmaker()\n\nasync def f(ids):\n    session = SessionLocal()\n    for i in ids:\n        await archive(session, i)\n"),
         # one file: seek / read / write in order
         Valid("async def f(file, ranges):\n    for start, end in ranges:\n        await file.seek(start)\n        await file.read(end - start)\n"),
@@ -144,6 +147,7 @@ class AwaitInLoop(PythonRule):
         # an HTTP client's session is made to be shared by concurrent requests
         Invalid("import aiohttp\n\nasync def f(urls):\n    async with aiohttp.ClientSession() as session:\n        for u in urls:\n            await fetch(session, u)\n", (6,)),
         Invalid("async def f(session, urls):\n    for u in urls:\n        await fetch(session, u)\n", (3,)),
+        Invalid("async def f(session, urls):\n    await session.get('/login')\n    for u in urls:\n        await fetch(session, u)\n", (4,)),
         # a connection of its own per pass: the passes can run concurrently
         Invalid("async def f(conns):\n    for conn in conns:\n        await ping(conn)\n", (3,)),
         # a protocol factory is no connection (uvicorn's server start-up)
@@ -210,7 +214,8 @@ def _shares_one_connection(call: cst.Call, ctx: Context) -> bool:
     one connection runs one operation at a time. Gathered, the calls would fail (asyncpg:
     "another operation is in progress"; SQLAlchemy's AsyncSession is not safe to share
     between concurrent tasks). The code must show it is one: named like a connection, or
-    a session or connection by its annotation or by what it is built from; a plain
+    a session or connection by its annotation or by what it is built from, or a
+    ``session`` the function runs SQL on (``await session.execute(select(...))``); a plain
     ``session`` may be an HTTP client's, which is made to be shared. A name bound anew in
     the loop (a connection per pass) is no such handle."""
     changing = loop_bound_names(ctx)
@@ -220,6 +225,8 @@ def _shares_one_connection(call: cst.Call, ctx: Context) -> bool:
             continue
         if value.value.lower().lstrip("_") in kb.SINGLE_CONNECTION_RECEIVERS:
             return True  # whole names only: ``create_protocol`` is a factory
+        if value.value.lower() in kb.SESSION_HANDLE_NAMES and value.value in _database_sessions(ctx):
+            return True
         param = parameter(value.value, ctx)
         if param is not None and param.annotation is not None:
             if annotation_types(param.annotation, ctx) & kb.TRANSACTION_HANDLE_TYPES:
@@ -237,6 +244,22 @@ def _looks_like_database_call(method: str) -> bool:
     if lowered.startswith(kb.DATABASE_AWAIT_PREFIXES):
         return True
     return any(part in kb.DATABASE_AWAIT_WORDS for part in lowered.split("_"))
+
+
+def _database_sessions(ctx: Context) -> frozenset[str]:
+    """Names the current function calls a database session's own methods on
+    (knowledge.DB_SESSION_ONLY_METHODS: ``session.execute``, ``session.commit``...)."""
+    function = ctx.function
+    if function is None:
+        return frozenset()
+
+    def collect() -> frozenset[str]:
+        return frozenset(
+            node.func.value.value for node in iter_subtree(function.node)
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+            and isinstance(node.func.value, cst.Name) and node.func.attr.value in kb.DB_SESSION_ONLY_METHODS)
+
+    return ctx.memoised(("database sessions", id(function.node)), collect)
 
 
 def _dispatches_to_item(call: cst.Call, loop: LoopFrame) -> bool:
