@@ -531,6 +531,13 @@ def entry_kind(decorators: tuple[str, ...]) -> str | None:
             return "signal"
     return None
 
+# Loop items named as callables that are run in turn (``for hook in hooks: await
+# run_hook(hook)``): the last "_" part of the loop variable, lowercased. Hooks, signals and
+# middleware run in the order they were registered; that order is the contract.
+DISPATCHED_ITEM_WORDS: frozenset[str] = frozenset(
+    {"hook", "callback", "cb", "handler", "listener", "middleware", "plugin", "receiver",
+     "subscriber", "observer", "finalizer", "finaliser", "cleanup", "teardown"}
+)
 # Receivers (last name, lowercased, substring) whose awaited operations must stay in order.
 ORDERED_RECEIVER_WORDS: tuple[str, ...] = (
     "queue", "stream", "writer", "reader", "websocket", "socket", "channel", "lock", "pipe",

@@ -110,6 +110,9 @@ class AwaitInLoop(PythonRule):
         Valid("async def f(self):\n    for task in self.tasks:\n        await task()\n"),
         Valid("async def f(backends, user):\n    perms = set()\n    for backend in backends:\n        perms.update(await getattr(backend, 'aget_perms')(user))\n"),
         Valid("async def f(self, sites):\n    for site in sites:\n        await site.start()\n"),
+        # the item, a hook, handed to a runner (prefect's transactions and hook runner)
+        Valid("async def f(self):\n    for hook in reversed(self.on_rollback_hooks):\n        await self.run_hook(hook, 'rollback')\n"),
+        Valid("async def f(hooks, state):\n    for hook in hooks:\n        await call_in_thread(partial(hook, state=state))\n"),
         # statements on one connection (PFL201 / PFL203 territory)
         Valid("async def f(self, queries):\n    for q in queries:\n        await self.execute(q)\n"),
         Valid("async def f(self, sqls):\n    for sql in sqls:\n        await self.editor._run_sql(sql)\n"),
@@ -150,6 +153,8 @@ class AwaitInLoop(PythonRule):
         Invalid("async def f(session, urls):\n    await session.get('/login')\n    for u in urls:\n        await fetch(session, u)\n", (4,)),
         # a connection of its own per pass: the passes can run concurrently
         Invalid("async def f(conns):\n    for conn in conns:\n        await ping(conn)\n", (3,)),
+        # an item that is data, not a callable run in turn
+        Invalid("async def f(self, orders):\n    for order in orders:\n        await self.run_checks(order)\n", (3,)),
         # a protocol factory is no connection (uvicorn's server start-up)
         Invalid("async def f(loop, create_protocol, sockets):\n    for sock in sockets:\n        await loop.create_server(create_protocol, sock=sock)\n", (3,)),
     )
@@ -264,8 +269,10 @@ def _database_sessions(ctx: Context) -> frozenset[str]:
 
 def _dispatches_to_item(call: cst.Call, loop: LoopFrame) -> bool:
     """The awaited callable is the loop item or hangs off it (``await hook()``,
-    ``await trace.send_x()``, ``await site.stop()``, ``await getattr(backend, name)()``):
-    a dispatch to each handler, hook, plugin or resource in turn. Their order is
+    ``await trace.send_x()``, ``await site.stop()``, ``await getattr(backend, name)()``),
+    or the item, named as a hook, callback, handler..., is handed to a runner
+    (``await self.run_hook(hook)``): a dispatch to each handler, hook, plugin or resource
+    in turn. Their order is
     usually part of the contract (signals, middleware, start-up and shutdown) and the
     list is configuration-sized."""
     node: cst.BaseExpression = call.func
@@ -279,4 +286,9 @@ def _dispatches_to_item(call: cst.Call, loop: LoopFrame) -> bool:
                 node = node.func
         else:
             break
-    return isinstance(node, cst.Name) and node.value in loop.targets
+    if isinstance(node, cst.Name) and node.value in loop.targets:
+        return True
+    # ``for hook in hooks: await self.run_hook(hook)``: the item is handed to a runner
+    hooks = {name for name in loop.targets
+             if name.lower().rpartition("_")[2] in kb.DISPATCHED_ITEM_WORDS}
+    return bool(hooks & names_read(call))
