@@ -683,6 +683,16 @@ TRANSACTION_HANDLE_NAMES: frozenset[str] = SESSION_HANDLE_NAMES | frozenset(
 # Calls (method name) whose items are the application's models or apps: a loop over them
 # runs once per table, as often as the schema has tables, not once per row.
 SCHEMA_ITERABLE_METHODS: frozenset[str] = frozenset({"get_models", "get_app_configs"})
+# A model's lists of columns and relations, by the attribute that holds them
+# (``model._meta.fields``, ``model._meta.get_fields()``, ``Model.__table__.columns``):
+# as many items as the schema has, not as the data. Iterating one is bounded.
+SCHEMA_LISTS: dict[str, frozenset[str]] = {
+    "_meta": frozenset({"fields", "get_fields", "concrete_fields", "local_fields",
+                        "local_concrete_fields", "many_to_many", "local_many_to_many",
+                        "related_objects", "private_fields"}),
+    "__table__": frozenset({"columns", "c", "constraints", "indexes", "foreign_keys"}),
+    "__mapper__": frozenset({"columns", "relationships", "attrs", "column_attrs"}),
+}
 
 # --- What a name holds (PFL402-PFL407, rules/algo/shapes.py) --------------------------
 # Kinds of collection the algorithmic rules tell apart: only "list" (and for some rules

@@ -117,9 +117,10 @@ def _always_leaves(body: cst.BaseSuite) -> bool:
 def is_bounded_iterable(node: cst.BaseExpression, ctx: Context, limit: int) -> bool:
     """A small literal (or ``range(<small>)``), also through a name bound once to one in
     this function or at module level (``cases = [...]`` then ``for c in cases``) and
-    through ``enumerate``/``sorted``/... wrappers and dict views (``STATES.items()``)."""
+    through ``enumerate``/``sorted``/... wrappers and dict views (``STATES.items()``), or a
+    model's list of fields (``model._meta.get_fields()``: the schema's size)."""
     node = dict_view_owner(unwrap_iterable(node, kb.ITERATION_WRAPPERS))
-    if is_small_literal_collection(node, limit):
+    if is_small_literal_collection(node, limit) or _lists_schema(node):
         return True
     if not isinstance(node, cst.Name):
         return False
@@ -130,6 +131,16 @@ def is_bounded_iterable(node: cst.BaseExpression, ctx: Context, limit: int) -> b
         return value is not None and is_small_literal_collection(value, limit)
 
     return ctx.memoised(("bounded", id(node)), bounded)
+
+
+def _lists_schema(node: cst.BaseExpression) -> bool:
+    """``model._meta.fields``, ``model._meta.get_fields()``, ``Model.__table__.columns``:
+    one item per column or relation of a model (knowledge.SCHEMA_LISTS)."""
+    if isinstance(node, cst.Call):
+        node = node.func
+    if not isinstance(node, cst.Attribute) or not isinstance(node.value, cst.Attribute):
+        return False
+    return node.attr.value in kb.SCHEMA_LISTS.get(node.value.attr.value, ())
 
 
 def _binding_of(name: str, ctx: Context) -> cst.BaseExpression | None:

@@ -120,6 +120,9 @@ class ListMembershipInLoop(PythonRule):
         Valid("def f(rows, ids):\n    wanted = [{'id': i} for i in ids]\n    return [r for r in rows if {'id': r.id} in wanted]\n"),
         # a parameter annotated as a set
         Valid("def f(rows, allowed: set[str]):\n    return [r for r in rows if r in allowed]\n"),
+        # a model's fields: as many as the schema has (Django's own checks, oscar, wagtail)
+        Valid("def check_columns(cls):\n    used = []\n    for f in cls._meta.local_fields:\n        if f.column in used:\n            raise ValueError(f.column)\n        used.append(f.column)\n"),
+        Valid("def user_fields(model, fields):\n    names = [field.name for field in model._meta.get_fields()]\n    return [f for f in fields if f in names]\n"),
     )
     INVALID = (
         # the seen-list de-duplication: O(n²)
