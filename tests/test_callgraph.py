@@ -314,6 +314,21 @@ def test_a_noqa_naming_the_code_on_a_later_step_covers_every_caller(
     assert _blocking(tmp_path) == []
 
 
+def test_a_noqa_added_to_a_helper_counts_on_a_warm_run(tmp_path: Path) -> None:
+    """The helper's summary does not change with a comment, so the cached call graph is
+    reused; the noqa is read from the current source all the same."""
+    def cached_run() -> list:
+        result = run(Config(), RunOptions(paths=(tmp_path,), jobs=1, use_cache=True, cwd=tmp_path))
+        return [f for f in result.findings if f.code == "PFL303"]
+
+    _blocking_project(tmp_path)
+    assert len(cached_run()) == 3
+    _blocking_project(tmp_path, sleep_comment="  # noqa: PFL303")
+    assert cached_run() == []
+    _blocking_project(tmp_path)
+    assert len(cached_run()) == 3
+
+
 @pytest.mark.parametrize(("sleep_comment", "call_comment"), [
     ("  # noqa", ""),  # bare: may be there for another tool, covers only its own line
     ("  # noqa: E501", "  # noqa: PFL201"),  # other codes
