@@ -547,10 +547,10 @@ ORDERED_RECEIVER_WORDS: tuple[str, ...] = (
 # progress", aiosqlite queues them on its thread), so awaiting its methods in turn is all
 # the code can do (``await conn.load_extension(e)``, ``await self._protocol.close_statement(s)``).
 # Not pools, engines or sessions of unknown kind: those can hand out several connections.
-SINGLE_CONNECTION_RECEIVERS: frozenset[str] = frozenset(
-    {"conn", "connection", "con", "cnx", "dbconn", "cursor", "cur", "protocol", "tx", "txn",
-     "transaction"}
+CONNECTION_HANDLE_NAMES: frozenset[str] = frozenset(
+    {"conn", "connection", "con", "cnx", "dbconn", "transaction", "tx", "txn"}
 )
+SINGLE_CONNECTION_RECEIVERS: frozenset[str] = CONNECTION_HANDLE_NAMES | {"cursor", "cur", "protocol"}
 
 # Words in a loop's target or iterable that say each pass handles a batch, not a row
 # (``for chunk in chunked(ids, 500)``): a query per batch is already the batched form.
@@ -677,9 +677,7 @@ DB_SESSION_ONLY_METHODS: frozenset[str] = frozenset(
     {"execute", "scalars", "scalar", "query", "add", "add_all", "commit", "flush", "refresh",
      "begin", "begin_nested", "rollback", "merge", "expunge"}
 )
-TRANSACTION_HANDLE_NAMES: frozenset[str] = SESSION_HANDLE_NAMES | frozenset(
-    {"conn", "connection", "con", "cnx", "dbconn", "db_conn", "transaction", "tx", "txn"}
-)
+TRANSACTION_HANDLE_NAMES: frozenset[str] = SESSION_HANDLE_NAMES | CONNECTION_HANDLE_NAMES | {"db_conn"}
 # Calls (method name) whose items are the application's models or apps: a loop over them
 # runs once per table, as often as the schema has tables, not once per row.
 SCHEMA_ITERABLE_METHODS: frozenset[str] = frozenset({"get_models", "get_app_configs"})

@@ -10,19 +10,13 @@ from perflint.context import Context, LoopFrame
 from perflint.cstutil import (
     call_method_name,
     dotted_name,
-    iter_subtree,
     names_read,
     receiver_last_name,
 )
 from perflint.queries import classify_call
 from perflint.rulebase import Invalid, PythonRule, Valid
 from perflint.rules.aio.loop_order import depends_on_previous_iteration, paces_itself
-from perflint.rules.db.evidence import (
-    annotation_types,
-    is_transaction_handle,
-    parameter,
-    unwrap_await,
-)
+from perflint.rules.db.evidence import is_transaction_handle
 from perflint.rules.loops import describe_loop, loop_bound_names, multiplying_loop
 
 
@@ -218,28 +212,18 @@ def _shares_one_connection(call: cst.Call, ctx: Context) -> bool:
     i)``: every pass hands the same connection or database session to the helper, and
     one connection runs one operation at a time. Gathered, the calls would fail (asyncpg:
     "another operation is in progress"; SQLAlchemy's AsyncSession is not safe to share
-    between concurrent tasks). The code must show it is one: named like a connection, or
-    a session or connection by its annotation or by what it is built from, or a
-    ``session`` the function runs SQL on (``await session.execute(select(...))``); a plain
-    ``session`` may be an HTTP client's, which is made to be shared. A name bound anew in
-    the loop (a connection per pass) is no such handle."""
+    between concurrent tasks). The code must show it is one: named like a connection
+    (whole names only: ``create_protocol`` is a factory), or a session or connection by
+    what ``evidence.is_transaction_handle`` finds without going by the name alone; a
+    plain ``session`` may be an HTTP client's, which is made to be shared. A name bound
+    anew in the loop (a connection per pass) is no such handle."""
+    names = [arg.value for arg in call.args if isinstance(arg.value, cst.Name)]
+    if not names:
+        return False
     changing = loop_bound_names(ctx)
-    for arg in call.args:
-        value = arg.value
-        if not isinstance(value, cst.Name) or value.value in changing:
-            continue
-        if value.value.lower().lstrip("_") in kb.SINGLE_CONNECTION_RECEIVERS:
-            return True  # whole names only: ``create_protocol`` is a factory
-        if value.value.lower() in kb.SESSION_HANDLE_NAMES and value.value in _database_sessions(ctx):
-            return True
-        param = parameter(value.value, ctx)
-        if param is not None and param.annotation is not None:
-            if annotation_types(param.annotation, ctx) & kb.TRANSACTION_HANDLE_TYPES:
-                return True
-        elif any(isinstance(bound := unwrap_await(v), cst.Call) and is_transaction_handle(bound, ctx)
-                 for v in ctx.assigned_values(value.value)):
-            return True
-    return False
+    return any(name.value not in changing and (
+        name.value.lower().lstrip("_") in kb.SINGLE_CONNECTION_RECEIVERS
+        or is_transaction_handle(name, ctx, by_name=False)) for name in names)
 
 
 def _looks_like_database_call(method: str) -> bool:
@@ -249,22 +233,6 @@ def _looks_like_database_call(method: str) -> bool:
     if lowered.startswith(kb.DATABASE_AWAIT_PREFIXES):
         return True
     return any(part in kb.DATABASE_AWAIT_WORDS for part in lowered.split("_"))
-
-
-def _database_sessions(ctx: Context) -> frozenset[str]:
-    """Names the current function calls a database session's own methods on
-    (knowledge.DB_SESSION_ONLY_METHODS: ``session.execute``, ``session.commit``...)."""
-    function = ctx.function
-    if function is None:
-        return frozenset()
-
-    def collect() -> frozenset[str]:
-        return frozenset(
-            node.func.value.value for node in iter_subtree(function.node)
-            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-            and isinstance(node.func.value, cst.Name) and node.func.attr.value in kb.DB_SESSION_ONLY_METHODS)
-
-    return ctx.memoised(("database sessions", id(function.node)), collect)
 
 
 def _dispatches_to_item(call: cst.Call, loop: LoopFrame) -> bool:
@@ -291,4 +259,4 @@ def _dispatches_to_item(call: cst.Call, loop: LoopFrame) -> bool:
     # ``for hook in hooks: await self.run_hook(hook)``: the item is handed to a runner
     hooks = {name for name in loop.targets
              if name.lower().rpartition("_")[2] in kb.DISPATCHED_ITEM_WORDS}
-    return bool(hooks & names_read(call))
+    return bool(hooks) and bool(hooks & names_read(call))

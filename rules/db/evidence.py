@@ -399,11 +399,14 @@ def is_sqlalchemy_query(node: cst.BaseExpression, ctx: Context, depth: int = 0) 
 
 
 def is_transaction_handle(node: cst.BaseExpression | None, ctx: Context, *,
-                          session_only: bool = False, depth: int = 0) -> bool:
+                          session_only: bool = False, by_name: bool = True, depth: int = 0) -> bool:
     """A SQLAlchemy session or a DB-API connection: assigned from a session class or factory
     (``SessionLocal()`` after ``SessionLocal = sessionmaker(...)``) or a connection factory,
     annotated with such a type, or, when the code shows neither (``self.session``, a
-    parameter without annotation), named like one (``session``, ``conn``)."""
+    parameter without annotation), named like one (``session``, ``conn``). Without
+    ``by_name`` a name alone is not enough: a local ``session`` must also be one the
+    function calls a database session's own methods on (``session.execute(...)``), as
+    ``session`` may be an HTTP client's."""
     if node is None or depth > _MAX_DEPTH:
         return False
     node = unwrap_await(node)
@@ -412,7 +415,7 @@ def is_transaction_handle(node: cst.BaseExpression | None, ctx: Context, *,
     names = kb.SESSION_HANDLE_NAMES if session_only else kb.TRANSACTION_HANDLE_NAMES
     if isinstance(node, cst.Name):
         values = ctx.assigned_values(node.value)
-        if any(is_transaction_handle(v, ctx, session_only=session_only, depth=depth + 1)
+        if any(is_transaction_handle(v, ctx, session_only=session_only, by_name=by_name, depth=depth + 1)
                for v in values):
             return True
         if values and not all(isinstance(unwrap_await(v), cst.Call) for v in values):
@@ -423,10 +426,28 @@ def is_transaction_handle(node: cst.BaseExpression | None, ctx: Context, *,
         if param is not None and param.annotation is not None:
             types = kb.SESSION_CLASSES if session_only else kb.TRANSACTION_HANDLE_TYPES
             return bool(annotation_types(param.annotation, ctx) & types)
+        if not by_name:
+            return node.value.lower() in kb.SESSION_HANDLE_NAMES and node.value in _database_sessions(ctx)
         return node.value.lower() in names
     if isinstance(node, cst.Attribute):
-        return node.attr.value.lower() in names
+        return by_name and node.attr.value.lower() in names
     return False
+
+
+def _database_sessions(ctx: Context) -> frozenset[str]:
+    """Names the current function calls a database session's own methods on
+    (knowledge.DB_SESSION_ONLY_METHODS: ``session.execute``, ``session.commit``...)."""
+    function = ctx.function
+    if function is None:
+        return frozenset()
+
+    def collect() -> frozenset[str]:
+        return frozenset(
+            node.func.value.value for node in iter_subtree(function.node)
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+            and isinstance(node.func.value, cst.Name) and node.func.attr.value in kb.DB_SESSION_ONLY_METHODS)
+
+    return ctx.memoised(("database sessions", id(function.node)), collect)
 
 
 def _opens_transaction_handle(call: cst.Call, ctx: Context, session_only: bool, depth: int) -> bool:
