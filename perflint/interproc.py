@@ -285,10 +285,9 @@ def site_findings(sites: Iterable[Site], sources: dict[str, bytes], make_finding
         if others:
             root, step = trace[-1], site.steps[-1]
             where_root = f" at {root.path}:{root.line}" if root.line else f" in `{step.function}`"
-            message += (f" ({others} other call site{'s' if others > 1 else ''} reach"
-                        f"{'' if others > 1 else 'es'} it through `{site.helpers[0]}`: one "
-                        f"`# noqa: {EFFECT_RULES[site.effect]}` on the `{step.callee}` call{where_root}, "
-                        f"or on a call on the way there, covers them all)")
+            sharers = f"{others} other call sites reach" if others > 1 else "1 other call site reaches"
+            message += (f" ({sharers} it through `{site.helpers[0]}`: one `# noqa: {EFFECT_RULES[site.effect]}` "
+                        f"on the `{step.callee}` call{where_root}, or on a call on the way there, covers them all)")
         findings.append(make_finding(EFFECT_RULES[site.effect], message, first.path, where.line, where.column,
                                      where.end_line, where.end_column, function=first.function,
                                      loop_depth=site.loop_depth, trace=trace))
